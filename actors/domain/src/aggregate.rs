@@ -1,0 +1,32 @@
+//! The shape every actor's model has: a state that decides and applies.
+
+use crate::time::Timestamp;
+
+/// A consistency boundary: one stream in the log, one writer.
+///
+/// `decide` never mutates and never fails silently: it either returns the
+/// events that happen (refusals the business must see are events too) or a
+/// typed error for a malformed command, in which case nothing is written.
+/// `apply` is total: every event the aggregate ever emitted must apply.
+pub trait Aggregate: Default + Clone {
+    type Command;
+    type Event;
+    type Error;
+
+    fn decide(&self, command: &Self::Command, now: Timestamp) -> Result<Vec<Self::Event>, Self::Error>;
+
+    fn apply(&mut self, event: &Self::Event);
+
+    /// Folds a sequence of events into a fresh state (replay).
+    fn replay<'a, I>(events: I) -> Self
+    where
+        I: IntoIterator<Item = &'a Self::Event>,
+        Self::Event: 'a,
+    {
+        let mut state = Self::default();
+        for event in events {
+            state.apply(event);
+        }
+        state
+    }
+}
