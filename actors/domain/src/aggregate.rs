@@ -30,3 +30,29 @@ pub trait Aggregate: Default + Clone {
         state
     }
 }
+
+/// The name of a stream in the log (`card-c1`, `account-a1`, ...).
+pub type StreamName = String;
+
+/// Events bound for one stream, part of a decision that may span several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvents<E> {
+    pub stream: StreamName,
+    /// The number of events the decider saw in that stream (0 = no stream);
+    /// the runtime appends with this as the expected version.
+    pub expected_version: u64,
+    pub events: Vec<E>,
+}
+
+/// Events for several streams that must be appended atomically, all or nothing
+/// (one multi-stream append in the log).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision<E> {
+    pub appends: Vec<StreamEvents<E>>,
+}
+
+impl<E> Decision<E> {
+    pub fn is_empty(&self) -> bool {
+        self.appends.iter().all(|a| a.events.is_empty())
+    }
+}

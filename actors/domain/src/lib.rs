@@ -8,7 +8,9 @@
 
 pub mod aggregate;
 pub mod codec;
+pub mod groups;
 pub mod ids;
+pub mod licensing;
 pub mod money;
 pub mod time;
 

@@ -1,0 +1,1 @@
+//! Groups, source ids, radio sharing, favorites, reliability and charisma (seed 003). Being written.

@@ -1,0 +1,1 @@
+//! Licensing: prepaid cards, accounts, license server, players and kiosks (seeds 000, 002). Being written.
