@@ -1,1 +1,45 @@
-//! Groups, source ids, radio sharing, favorites, reliability and charisma (seed 003). Being written.
+//! Groups, source ids, radio sharing, favorites, reliability and charisma (seed 003).
+//!
+//! Pure model, no I/O: time, ids and key material come in as arguments.
+//!
+//! | stream | state | written by |
+//! |---|---|---|
+//! | `group-server` | [`GroupServer`] | [`register_user`] |
+//! | `group-{group id}` | [`UserGroup`] | [`register_user`], [`register_device`], [`deregister_device`], [`issue_certificate`] |
+//! | `device-{device id}` | [`Device`] | [`Device::decide`] ([`DeviceCommand`]), the two-stream decisions above and [`copy_content`], [`merge_lists`], [`upload_favorites`], [`forward_favorites`] |
+//! | `distribution` | [`Distribution`] | [`Distribution::decide`] ([`DistributionCommand`]), [`forward_favorites`] |
+//!
+//! Every state counts the events applied to it: `version()` is the expected
+//! version to append with. Decisions spanning streams are [`Decision`]s, to be
+//! appended atomically. All events are one enum, [`GroupEvent`].
+//!
+//! Files: [`source_list`] (source ids, list, integrity value, certificates),
+//! [`types`] (value types and refusal reasons), [`events`], [`user_group`],
+//! [`device`], [`radio`], [`reputation`], [`streams`].
+//!
+//! [`Decision`]: crate::aggregate::Decision
+
+pub mod device;
+pub mod events;
+pub mod radio;
+pub mod reputation;
+pub mod source_list;
+pub mod streams;
+pub mod types;
+pub mod user_group;
+
+#[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
+mod props_tests;
+#[cfg(test)]
+mod test_support;
+
+pub use device::{copy_content, merge_lists, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
+pub use events::GroupEvent;
+pub use radio::SharedContent;
+pub use reputation::{discounted_price, forward_favorites, ranking, upload_favorites, Distribution, DistributionCommand};
+pub use source_list::{CertificateKey, DeviceSecret, GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
+pub use streams::{device_stream, group_stream, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM};
+pub use types::*;
+pub use user_group::{deregister_device, issue_certificate, register_device, register_user, GroupServer, UserGroup};

@@ -1,1 +1,58 @@
-//! Licensing: prepaid cards, accounts, license server, players and kiosks (seeds 000, 002). Being written.
+//! Licensing: prepaid cards, accounts, the license server's catalogue,
+//! purchases, players and kiosks (seeds 000 and 002; DOMAIN.md "Buying a
+//! license with a prepaid card" and "License cards bound to the card").
+//!
+//! Everything is pure: states are folded from events, decisions take time,
+//! ids and key material as arguments. A purchase is one [`Decision`] over the
+//! account and card streams, appended atomically by the runtime.
+//!
+//! | file | role |
+//! |---|---|
+//! | `events.rs` | `LicensingEvent` and its codec (type name = variant name) |
+//! | `streams.rs` | stream names: `account-`, `content-`, `card-`, `kiosk-`, `player-` |
+//! | `crypto.rs` | device keys, challenge-response, card-bound AES-SIV sealing, redacted secrets |
+//! | `account.rs` | Account aggregate: open, load, charge / decline, refund |
+//! | `catalogue.rs` | one catalogue entry per content: price, use condition, sealed key |
+//! | `card.rs` | Card aggregate: issuance, licenses on the card, the genuineness gate |
+//! | `purchase.rs` | the all-or-nothing purchase and refund decisions |
+//! | `play.rs` | playing from a card: verify, unseal, check, decrement, reseal |
+//! | `kiosk.rs` | station streams and the kiosk session |
+//! | `device.rs` | the player: buy, record a wanted content id |
+//!
+//! [`Decision`]: crate::aggregate::Decision
+
+pub mod account;
+pub mod card;
+pub mod catalogue;
+pub mod crypto;
+pub mod device;
+pub mod events;
+pub mod kiosk;
+pub mod play;
+pub mod purchase;
+pub mod streams;
+
+#[cfg(test)]
+mod tests;
+
+pub use account::{
+    Account, AccountCommand, AccountError, ChargeError, ChargeOutcome, ChargeRecord, ChargeRequest, LoadError,
+    OpenAccountError, RefundError, RefundOutcome,
+};
+pub use card::{Card, CardCheck, CardCheckError, CardCommand, CardLicense, IssueCardError, IssuedCard};
+pub use catalogue::{CatalogueCommand, CatalogueEntry, ListError, Listing};
+pub use crypto::{
+    verify_card, CardBoundKey, CardChip, CardProof, Challenge, ChipResponse, ContentKey, CryptoError, DeviceKey,
+    IssuerSecret, KeyCheck, License, LicenseServerKey, LicenseTerms, SealedContentKey, SealedLicense,
+};
+pub use device::{player_buy, record_wanted_content, PlayerError, RecordOutcome};
+pub use events::{
+    CardRejection, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition,
+};
+pub use kiosk::{eject_card, insert_card, kiosk_buy, pending_purchases, InsertOutcome, KioskError, StationLog};
+pub use play::{decide_play, PlayDecision, PlayError, PlayOutcome, PlayRequest};
+pub use purchase::{
+    decide_purchase, decide_refund, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseOutcome, PurchaseRefundError,
+    PurchaseRequest, PurchaseState,
+};
+pub use streams::{account_stream, card_stream, content_stream, station_stream};

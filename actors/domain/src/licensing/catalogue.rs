@@ -1,0 +1,142 @@
+//! The license server's catalogue, one aggregate per content (stream
+//! `content-{content id}`, so listing is sharded): price, use condition and
+//! the content key sealed under the license server key (002 claims 1-4).
+//!
+//! The command carries the key already sealed (see
+//! `LicenseServerKey::seal_content_key`), so deciding needs no key at all.
+
+use crate::aggregate::Aggregate;
+use crate::ids::ContentId;
+use crate::money::Money;
+use crate::time::Timestamp;
+
+use super::crypto::SealedContentKey;
+use super::events::{ContentListed, LicensingEvent, UseCondition};
+
+/// A content on sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub content: ContentId,
+    pub price: Money,
+    pub condition: UseCondition,
+    pub sealed_key: SealedContentKey,
+}
+
+/// One content's catalogue entry, folded from its stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    pub version: u64,
+    pub listing: Option<Listing>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogueCommand {
+    List { content: ContentId, price: Money, condition: UseCondition, sealed_key: SealedContentKey },
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListError {
+    #[error("content {content} is already listed")]
+    AlreadyListed { content: ContentId },
+    #[error("content {content} listed at price zero (charges must be positive)")]
+    ZeroPrice { content: ContentId },
+    #[error("content {content} listed with zero uses")]
+    ZeroUses { content: ContentId },
+    #[error("content {content} listed with a validity of zero days")]
+    ZeroValidDays { content: ContentId },
+    #[error("content {content} listed without a sealed content key")]
+    MissingKey { content: ContentId },
+}
+
+impl CatalogueEntry {
+    pub fn decide_list(
+        &self,
+        content: &ContentId,
+        price: Money,
+        condition: UseCondition,
+        sealed_key: &SealedContentKey,
+        now: Timestamp,
+    ) -> Result<Vec<LicensingEvent>, ListError> {
+        let content_err = || content.clone();
+        if self.listing.is_some() {
+            return Err(ListError::AlreadyListed { content: content_err() });
+        }
+        if price.is_zero() {
+            return Err(ListError::ZeroPrice { content: content_err() });
+        }
+        if condition.uses == 0 {
+            return Err(ListError::ZeroUses { content: content_err() });
+        }
+        if condition.valid_days == Some(0) {
+            return Err(ListError::ZeroValidDays { content: content_err() });
+        }
+        if sealed_key.0.is_empty() {
+            return Err(ListError::MissingKey { content: content_err() });
+        }
+        let listed = ContentListed { content: content.clone(), price, condition, sealed_key: sealed_key.clone(), at: now };
+        Ok(vec![listed.into()])
+    }
+}
+
+impl Aggregate for CatalogueEntry {
+    type Command = CatalogueCommand;
+    type Event = LicensingEvent;
+    type Error = ListError;
+
+    fn decide(&self, command: &CatalogueCommand, now: Timestamp) -> Result<Vec<LicensingEvent>, ListError> {
+        match command {
+            CatalogueCommand::List { content, price, condition, sealed_key } => {
+                self.decide_list(content, *price, *condition, sealed_key, now)
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &LicensingEvent) {
+        self.version += 1;
+        if let LicensingEvent::ContentListed(e) = event {
+            self.listing = Some(Listing {
+                content: e.content.clone(),
+                price: e.price,
+                condition: e.condition,
+                sealed_key: e.sealed_key.clone(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m1() -> ContentId {
+        ContentId::new("m1").unwrap()
+    }
+    fn cond(uses: u32, valid_days: Option<u32>) -> UseCondition {
+        UseCondition { uses, valid_days }
+    }
+    fn key() -> SealedContentKey {
+        SealedContentKey(vec![1; 48])
+    }
+
+    #[test]
+    fn listing_a_content_records_price_condition_and_sealed_key() {
+        let entry = CatalogueEntry::default();
+        let events = entry.decide_list(&m1(), Money(300), cond(3, Some(30)), &key(), Timestamp(5)).unwrap();
+        let listed = CatalogueEntry::replay(&events);
+        assert_eq!(listed.listing.map(|l| (l.price, l.condition)), Some((Money(300), cond(3, Some(30)))));
+        assert_eq!(listed.version, 1);
+    }
+
+    #[test]
+    fn duplicates_and_degenerate_listings_are_refused() {
+        let entry = CatalogueEntry::default();
+        let listed = CatalogueEntry::replay(&entry.decide_list(&m1(), Money(1), cond(1, None), &key(), Timestamp(0)).unwrap());
+        assert_eq!(listed.decide_list(&m1(), Money(1), cond(1, None), &key(), Timestamp(1)), Err(ListError::AlreadyListed { content: m1() }));
+        assert_eq!(entry.decide_list(&m1(), Money(0), cond(1, None), &key(), Timestamp(0)), Err(ListError::ZeroPrice { content: m1() }));
+        assert_eq!(entry.decide_list(&m1(), Money(1), cond(0, None), &key(), Timestamp(0)), Err(ListError::ZeroUses { content: m1() }));
+        assert_eq!(entry.decide_list(&m1(), Money(1), cond(1, Some(0)), &key(), Timestamp(0)), Err(ListError::ZeroValidDays { content: m1() }));
+        let empty = SealedContentKey(Vec::new());
+        assert_eq!(entry.decide_list(&m1(), Money(1), cond(1, None), &empty, Timestamp(0)), Err(ListError::MissingKey { content: m1() }));
+    }
+}

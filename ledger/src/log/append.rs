@@ -1,0 +1,393 @@
+//! Appending: validation at the API edge, then one writer thread that group
+//! commits.
+//!
+//! Callers validate their append on their own thread (cheap, stateless), then
+//! queue it. The writer takes everything queued, checks each append against
+//! the head and the stream versions (idempotent retries, expected versions,
+//! the clock), chains the accepted records, writes them all in one RocksDB
+//! `WriteBatch` with one WAL sync, and only then publishes the new head and
+//! acknowledges. A failed write poisons the log: the appends in that group and
+//! every later one are refused.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rocksdb::{WriteBatch, WriteOptions};
+use tokio::sync::oneshot;
+
+use super::keys::*;
+use super::{Ledger, Store};
+use crate::error::AppendError;
+use crate::limits::*;
+use crate::record::Record;
+use crate::types::{validate_event_type, Appended, EventId, Head, NewEvent, StreamAppend, StreamId, StreamRange};
+
+type Reply = oneshot::Sender<Result<Appended, AppendError>>;
+
+struct Request {
+    appends: Vec<StreamAppend>,
+    reply: Reply,
+}
+
+impl Ledger {
+    /// Appends events to one or several streams atomically and returns once
+    /// they are durable (WAL synced). Blocks the calling thread: from async
+    /// code use [`Ledger::append_async`].
+    pub fn append(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
+        let rx = self.enqueue(appends)?;
+        rx.blocking_recv().map_err(|_| AppendError::Closed)?
+    }
+
+    /// [`Ledger::append`] for async callers: the RocksDB write happens on the
+    /// writer thread, so awaiting this never blocks an executor thread
+    /// (except for a moment when the queue is full: back-pressure).
+    pub async fn append_async(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
+        let rx = self.enqueue(appends)?;
+        rx.await.map_err(|_| AppendError::Closed)?
+    }
+
+    /// Appends to a single stream.
+    pub fn append_to(&self, stream: StreamId, expected: crate::ExpectedVersion, events: Vec<NewEvent>) -> Result<Appended, AppendError> {
+        self.append(vec![StreamAppend { stream, expected, events }])
+    }
+
+    fn enqueue(&self, appends: Vec<StreamAppend>) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
+        validate(&appends)?;
+        let store = self.store();
+        if store.read_only {
+            return Err(AppendError::ReadOnly);
+        }
+        if let Some(cause) = store.poison.cause() {
+            return Err(AppendError::Poisoned { cause });
+        }
+        let sender = super::lock(&self.inner.writer).as_ref().map(|w| w.sender.clone()).ok_or(AppendError::Closed)?;
+        let (reply, rx) = oneshot::channel();
+        let mut request = Request { appends, reply };
+        loop {
+            match sender.try_send(request) {
+                Ok(()) => return Ok(rx),
+                Err(TrySendError::Full(r)) => {
+                    request = r;
+                    std::thread::yield_now();
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(AppendError::Closed),
+            }
+        }
+    }
+}
+
+/// Stateless checks: everything that can be refused without looking at the log.
+pub(crate) fn validate(appends: &[StreamAppend]) -> Result<(), AppendError> {
+    let count: usize = appends.iter().map(|a| a.events.len()).sum();
+    if count == 0 {
+        return Err(AppendError::EmptyAppend);
+    }
+    if count > MAX_EVENTS_PER_APPEND {
+        return Err(AppendError::TooManyEvents { count, limit: MAX_EVENTS_PER_APPEND });
+    }
+    let size: usize = appends.iter().flat_map(|a| &a.events).map(|e| e.payload.len()).sum();
+    if size > MAX_APPEND_BYTES {
+        return Err(AppendError::AppendTooLarge { size, limit: MAX_APPEND_BYTES });
+    }
+    let mut streams = HashSet::with_capacity(appends.len());
+    let mut ids = HashSet::with_capacity(count);
+    let mut previous_time = i64::MIN;
+    for append in appends {
+        if append.events.is_empty() {
+            return Err(AppendError::EmptyStream { stream: append.stream.clone() });
+        }
+        if !streams.insert(&append.stream) {
+            return Err(AppendError::DuplicateStream { stream: append.stream.clone() });
+        }
+        for event in &append.events {
+            validate_event(event, &mut ids, previous_time)?;
+            previous_time = event.recorded_at;
+        }
+    }
+    Ok(())
+}
+
+fn validate_event(event: &NewEvent, ids: &mut HashSet<EventId>, previous_time: i64) -> Result<(), AppendError> {
+    if !validate_event_type(&event.event_type) {
+        return Err(AppendError::BadEventType { event_id: event.event_id, event_type: event.event_type.clone() });
+    }
+    if event.payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(AppendError::PayloadTooLarge { event_id: event.event_id, size: event.payload.len(), limit: MAX_PAYLOAD_BYTES });
+    }
+    if !ids.insert(event.event_id) {
+        return Err(AppendError::DuplicateEventId { event_id: event.event_id });
+    }
+    if event.recorded_at < previous_time {
+        return Err(AppendError::ClockWentBackwards { event_id: event.event_id, recorded_at: event.recorded_at, previous: previous_time });
+    }
+    Ok(())
+}
+
+/// The writer thread's handle: its queue and its join handle.
+pub(crate) struct WriterHandle {
+    sender: SyncSender<Request>,
+    thread: JoinHandle<()>,
+}
+
+impl WriterHandle {
+    pub(crate) fn spawn(store: Arc<Store>, queue_depth: usize) -> Self {
+        let (sender, receiver) = sync_channel(queue_depth.max(1));
+        let head = store.watch.get();
+        let thread = std::thread::Builder::new()
+            .name("encore-ledger-writer".into())
+            .spawn(move || Writer { store, head }.run(receiver))
+            .unwrap_or_else(|e| panic!("cannot start the ledger writer thread: {e}"));
+        WriterHandle { sender, thread }
+    }
+
+    /// Closes the queue and waits for the writer to finish what it holds.
+    pub(crate) fn shut_down(self) {
+        drop(self.sender);
+        if self.thread.join().is_err() {
+            tracing::error!("the ledger writer thread panicked");
+        }
+    }
+}
+
+struct Writer {
+    store: Arc<Store>,
+    /// The durable head: only moves after a successful synced write.
+    head: Head,
+}
+
+impl Writer {
+    fn run(mut self, receiver: Receiver<Request>) {
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP_APPENDS {
+                match receiver.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Request>) {
+        if let Some(cause) = self.store.poison.cause() {
+            for request in group {
+                let _ = request.reply.send(Err(AppendError::Poisoned { cause: cause.clone() }));
+            }
+            return;
+        }
+        let mut staged = Staged::new(self.head);
+        let results: Vec<_> = group.iter().map(|r| staged.stage(&self.store, &r.appends)).collect();
+        let outcome = if staged.records.is_empty() { Ok(()) } else { self.write(staged.batch) };
+        match outcome {
+            Ok(()) => {
+                if staged.head.position != self.head.position {
+                    self.head = staged.head;
+                    self.store.watch.publish(self.head);
+                }
+                for (request, result) in group.into_iter().zip(results) {
+                    let _ = request.reply.send(result);
+                }
+            }
+            Err(cause) => {
+                self.store.poison.set(cause.clone());
+                for (request, result) in group.into_iter().zip(results) {
+                    let failed = result.and(Err(AppendError::WriteFailed { cause: cause.clone() }));
+                    let _ = request.reply.send(failed);
+                }
+            }
+        }
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), String> {
+        if self.store.fail_next_write.swap(false, Ordering::SeqCst) {
+            return Err("injected write failure (test hook)".into());
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.store.db.write_opt(batch, &options).map_err(|e| e.into_string())?;
+        self.store.group_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// One group's tentative state: the head as if the staged records were
+/// written, the streams and event ids they touch, and the batch.
+struct Staged {
+    head: Head,
+    batch: WriteBatch,
+    versions: HashMap<StreamId, u64>,
+    ids: HashMap<EventId, usize>,
+    records: Vec<Record>,
+}
+
+impl Staged {
+    fn new(head: Head) -> Self {
+        Staged { head, batch: WriteBatch::default(), versions: HashMap::new(), ids: HashMap::new(), records: Vec::new() }
+    }
+
+    /// Checks one append against the log as it would be after the appends
+    /// staged before it, and stages it. A refused append stages nothing.
+    fn stage(&mut self, store: &Store, appends: &[StreamAppend]) -> Result<Appended, AppendError> {
+        let known = self.known_positions(store, appends)?;
+        if known.iter().any(Option::is_some) {
+            return self.resolve_retry(store, appends, &known);
+        }
+        let mut currents = Vec::with_capacity(appends.len());
+        for append in appends {
+            let current = self.current_version(store, &append.stream)?;
+            if !append.expected.admits(current) {
+                return Err(AppendError::WrongExpectedVersion { stream: append.stream.clone(), expected: append.expected, actual: current });
+            }
+            currents.push(current);
+        }
+        let first = &appends[0].events[0];
+        if first.recorded_at < self.head.recorded_at {
+            return Err(AppendError::ClockWentBackwards { event_id: first.event_id, recorded_at: first.recorded_at, previous: self.head.recorded_at });
+        }
+        Ok(self.stage_records(store, appends, &currents))
+    }
+
+    fn stage_records(&mut self, store: &Store, appends: &[StreamAppend], currents: &[u64]) -> Appended {
+        let cfs = Cfs::of(store);
+        let mut positions = Vec::new();
+        let mut streams = Vec::with_capacity(appends.len());
+        for (append, &current) in appends.iter().zip(currents) {
+            let mut version = current;
+            for event in &append.events {
+                version += 1;
+                let (record, bytes) = self.chain(&append.stream, version, event);
+                check_encoding(&record, &bytes);
+                self.batch.put_cf(cfs.records, position_key(record.position), bytes);
+                self.batch.put_cf(cfs.index, stream_index_key(&append.stream, version), position_key(record.position));
+                self.batch.put_cf(cfs.ids, event.event_id.0, position_key(record.position));
+                positions.push(record.position);
+                self.ids.insert(event.event_id, self.records.len());
+                self.records.push(record);
+            }
+            self.batch.put_cf(cfs.heads, append.stream.as_str().as_bytes(), version.to_be_bytes());
+            self.versions.insert(append.stream.clone(), version);
+            streams.push(StreamRange { stream: append.stream.clone(), first_version: current + 1, last_version: version });
+        }
+        Appended { positions, streams, deduplicated: false }
+    }
+
+    /// Builds the next record in global order and moves the tentative head.
+    fn chain(&mut self, stream: &StreamId, version: u64, event: &NewEvent) -> (Record, Vec<u8>) {
+        let position = self.head.position + 1;
+        let mut record = Record {
+            position,
+            stream: stream.clone(),
+            version,
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            recorded_at: event.recorded_at,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            payload: event.payload.clone(),
+            prev_hash: self.head.hash,
+            hash: [0; 32],
+        };
+        let bytes = record.seal();
+        self.head = Head { position, hash: record.hash, recorded_at: record.recorded_at };
+        (record, bytes)
+    }
+
+    /// Where each event id of the append already is (staged or stored).
+    fn known_positions(&self, store: &Store, appends: &[StreamAppend]) -> Result<Vec<Option<u64>>, AppendError> {
+        let cf = Cfs::of(store).ids;
+        let events: Vec<&NewEvent> = appends.iter().flat_map(|a| &a.events).collect();
+        let stored = store.db.batched_multi_get_cf(cf, events.iter().map(|e| e.event_id.0.as_slice()), false);
+        events
+            .iter()
+            .zip(stored)
+            .map(|(event, stored)| {
+                if let Some(&i) = self.ids.get(&event.event_id) {
+                    return Ok(Some(self.records[i].position));
+                }
+                let stored = stored.map_err(|e| AppendError::Storage { cause: e.into_string() })?;
+                Ok(stored.and_then(|v| parse_u64(&v)))
+            })
+            .collect()
+    }
+
+    /// Every event already appended with the same content: return the
+    /// original positions. Anything else is an error.
+    fn resolve_retry(&self, store: &Store, appends: &[StreamAppend], known: &[Option<u64>]) -> Result<Appended, AppendError> {
+        let events: Vec<(&StreamId, &NewEvent)> = appends.iter().flat_map(|a| a.events.iter().map(move |e| (&a.stream, e))).collect();
+        let (first_known, first_position) = events
+            .iter()
+            .zip(known)
+            .find_map(|((_, e), k)| k.map(|p| (e.event_id, p)))
+            .unwrap_or((EventId::NIL, 0));
+        let mut positions = Vec::with_capacity(events.len());
+        let mut ranges: Vec<StreamRange> = Vec::new();
+        for ((stream, event), position) in events.iter().zip(known) {
+            let Some(position) = *position else {
+                return Err(AppendError::PartialRetry { appended: first_known, position: first_position, new: event.event_id });
+            };
+            let record = self.record_at(store, position)?;
+            if !record.same_event(stream, event) {
+                return Err(AppendError::EventIdConflict { event_id: event.event_id, position });
+            }
+            positions.push(position);
+            match ranges.iter_mut().find(|r| r.stream == **stream) {
+                Some(range) => range.last_version = record.version,
+                None => ranges.push(StreamRange { stream: (*stream).clone(), first_version: record.version, last_version: record.version }),
+            }
+        }
+        Ok(Appended { positions, streams: ranges, deduplicated: true })
+    }
+
+    fn record_at(&self, store: &Store, position: u64) -> Result<Record, AppendError> {
+        if let Some(record) = self.records.iter().find(|r| r.position == position) {
+            return Ok(record.clone());
+        }
+        store.read_record(position).map_err(|e| AppendError::Storage { cause: e.to_string() })?.ok_or(AppendError::Storage {
+            cause: format!("event index names position {position} but no record is there"),
+        })
+    }
+
+    fn current_version(&self, store: &Store, stream: &StreamId) -> Result<u64, AppendError> {
+        if let Some(&v) = self.versions.get(stream) {
+            return Ok(v);
+        }
+        store.stream_version(stream).map_err(|e| AppendError::Storage { cause: e.to_string() })
+    }
+}
+
+/// Checks a freshly sealed record's bytes decode back to it (paired
+/// assertions: before encoding and after decoding). The full round trip runs
+/// in debug builds; release builds keep the cheap structural checks.
+fn check_encoding(record: &Record, bytes: &[u8]) {
+    assert_eq!(bytes.len(), record.encoded_len(), "record length");
+    assert_eq!(bytes[bytes.len() - 32..], record.hash, "hash is the record's last field");
+    if cfg!(debug_assertions) {
+        match Record::decode(&bytes) {
+            Ok(decoded) => assert_eq!(&decoded, record, "record does not survive its own encoding"),
+            Err(e) => panic!("freshly encoded record at {} does not decode: {e}", record.position),
+        }
+    }
+}
+
+pub(crate) struct Cfs<'a> {
+    pub(crate) records: &'a rocksdb::ColumnFamily,
+    pub(crate) index: &'a rocksdb::ColumnFamily,
+    pub(crate) heads: &'a rocksdb::ColumnFamily,
+    pub(crate) ids: &'a rocksdb::ColumnFamily,
+    pub(crate) aux: &'a rocksdb::ColumnFamily,
+}
+
+impl<'a> Cfs<'a> {
+    /// The column families exist from the moment the store is opened.
+    pub(crate) fn of(store: &'a Store) -> Self {
+        let get = |name: &str| match store.db.cf_handle(name) {
+            Some(cf) => cf,
+            None => panic!("column family {name} vanished from an open store"),
+        };
+        Cfs { records: get(CF_RECORDS), index: get(CF_STREAM_INDEX), heads: get(CF_STREAM_HEADS), ids: get(CF_EVENT_IDS), aux: get(CF_AUX) }
+    }
+}

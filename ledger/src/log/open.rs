@@ -1,0 +1,159 @@
+//! Opening a log directory: identity and format checks, then recovery of the
+//! head from the newest record. RocksDB replays its WAL, so an append is
+//! either wholly present or wholly absent after a crash; the chain continues
+//! from the newest record.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBRecoveryMode, Options, DB};
+
+use super::keys::*;
+use super::{HeadWatch, LedgerOptions, Poison, Store};
+use crate::error::OpenError;
+use crate::record::Record;
+use crate::types::Head;
+
+pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, OpenError> {
+    let fresh = check_directory(path)?;
+    if fresh && options.read_only {
+        return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "no log here (nothing to open read-only)".into() });
+    }
+    let db = open_db(path, options)?;
+    check_identity(&db, path, fresh, options.read_only)?;
+    let head = recover_head(&db, path)?;
+    tracing::info!(path = %path.display(), head = head.position, "log opened");
+    Ok(Store {
+        db,
+        path: path.to_path_buf(),
+        watch: HeadWatch::new(head),
+        poison: Poison::default(),
+        read_only: options.read_only,
+        fail_next_write: AtomicBool::new(false),
+        group_commits: AtomicU64::new(0),
+    })
+}
+
+/// Returns whether the directory is new (missing or empty). Refuses a file,
+/// or a non-empty directory that holds no RocksDB database with our metadata.
+fn check_directory(path: &Path) -> Result<bool, OpenError> {
+    let not_ours = |reason: &str| OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: reason.to_string() };
+    if !path.exists() {
+        return Ok(true);
+    }
+    if !path.is_dir() {
+        return Err(OpenError::NotADirectory { path: path.to_path_buf() });
+    }
+    let mut entries = std::fs::read_dir(path).map_err(|e| storage(path, e.to_string()))?;
+    if entries.next().is_none() {
+        return Ok(true);
+    }
+    if !path.join("CURRENT").is_file() {
+        return Err(not_ours("the directory is not empty and holds no database"));
+    }
+    let cfs = DB::list_cf(&Options::default(), path).map_err(|e| not_ours(&format!("unreadable database: {e}")))?;
+    if !cfs.iter().any(|cf| cf == CF_META) {
+        return Err(not_ours("a RocksDB database without Encore's metadata"));
+    }
+    Ok(false)
+}
+
+fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
+    let mut db_opts = Options::default();
+    db_opts.create_if_missing(true);
+    db_opts.create_missing_column_families(true);
+    db_opts.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    db_opts.increase_parallelism(2);
+    db_opts.set_max_background_jobs(2);
+    db_opts.set_bytes_per_sync(1 << 20);
+    let cache = Cache::new_lru_cache(options.block_cache_bytes);
+    let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
+    let result = if options.read_only {
+        DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false)
+    } else {
+        DB::open_cf_descriptors(&db_opts, path, cfs)
+    };
+    result.map_err(|e| storage(path, e.into_string()))
+}
+
+fn cf_options(name: &str, cache: &Cache) -> Options {
+    let mut opts = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    if name == CF_EVENT_IDS || name == CF_STREAM_HEADS {
+        // Point lookups on every append: bloom filters make misses cheap.
+        table.set_bloom_filter(10.0, false);
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.1);
+    }
+    opts.set_block_based_table_factory(&table);
+    opts.set_compression_type(if name == CF_RECORDS { rocksdb::DBCompressionType::Lz4 } else { rocksdb::DBCompressionType::None });
+    opts.set_write_buffer_size(if name == CF_RECORDS { 64 << 20 } else { 32 << 20 });
+    opts
+}
+
+fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<(), OpenError> {
+    let meta = cf(db, CF_META, path)?;
+    let magic = db.get_cf(meta, META_MAGIC_KEY).map_err(|e| storage(path, e.into_string()))?;
+    match magic {
+        Some(m) if m == META_MAGIC => {}
+        Some(_) => return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "foreign metadata".into() }),
+        None => {
+            let records = cf(db, CF_RECORDS, path)?;
+            let empty = db.iterator_cf(records, rocksdb::IteratorMode::Start).next().is_none();
+            if !(fresh || empty) || read_only {
+                return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "records without Encore's metadata".into() });
+            }
+            return write_identity(db, path);
+        }
+    }
+    let format = db.get_cf(meta, META_FORMAT_KEY).map_err(|e| storage(path, e.into_string()))?;
+    let format = format
+        .and_then(|f| <[u8; 4]>::try_from(f.as_slice()).ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "missing format version".into() })?;
+    if format > LOG_FORMAT_VERSION {
+        return Err(OpenError::NewerFormat { path: path.to_path_buf(), found: format, supported: LOG_FORMAT_VERSION });
+    }
+    Ok(())
+}
+
+fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
+    let meta = cf(db, CF_META, path)?;
+    let mut batch = rocksdb::WriteBatch::default();
+    batch.put_cf(meta, META_FORMAT_KEY, LOG_FORMAT_VERSION.to_le_bytes());
+    batch.put_cf(meta, META_MAGIC_KEY, META_MAGIC);
+    let mut opts = rocksdb::WriteOptions::default();
+    opts.set_sync(true);
+    db.write_opt(batch, &opts).map_err(|e| storage(path, e.into_string()))
+}
+
+/// The head is the newest record; its own hash is checked before the chain continues from it.
+fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
+    let records = cf(db, CF_RECORDS, path)?;
+    let mut it = db.raw_iterator_cf(records);
+    it.seek_to_last();
+    let (Some(key), Some(value)) = (it.key(), it.value()) else {
+        it.status().map_err(|e| storage(path, e.into_string()))?;
+        return Ok(Head::EMPTY);
+    };
+    let position = parse_u64(key).unwrap_or(0);
+    let record = Record::decode(value)
+        .map_err(|e| OpenError::DamagedTail { path: path.to_path_buf(), position, reason: e.to_string() })?;
+    if record.position != position {
+        return Err(OpenError::DamagedTail {
+            path: path.to_path_buf(),
+            position,
+            reason: format!("record claims position {}", record.position),
+        });
+    }
+    Ok(Head { position, hash: record.hash, recorded_at: record.recorded_at })
+}
+
+fn cf<'a>(db: &'a DB, name: &str, path: &Path) -> Result<&'a rocksdb::ColumnFamily, OpenError> {
+    db.cf_handle(name).ok_or_else(|| storage(path, format!("column family {name} missing")))
+}
+
+fn storage(path: &Path, message: String) -> OpenError {
+    OpenError::Storage { path: path.to_path_buf(), message }
+}

@@ -1,0 +1,185 @@
+//! Reads: single records, a stream forwards or backwards, the global log from
+//! a position, a stream's version, and the position of a moment in time.
+//! Reads never go past the published head, so they only see acknowledged
+//! records.
+
+use super::append::Cfs;
+use super::keys::*;
+use super::{Ledger, Store};
+use crate::error::{storage, ReadError};
+use crate::record::Record;
+use crate::types::{Direction, StreamId};
+
+impl Store {
+    pub(crate) fn read_record(&self, position: u64) -> Result<Option<Record>, ReadError> {
+        let cf = Cfs::of(self).records;
+        match self.db.get_pinned_cf(cf, position_key(position)).map_err(storage)? {
+            None => Ok(None),
+            Some(bytes) => decode_at(position, &bytes).map(Some),
+        }
+    }
+
+    pub(crate) fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
+        let cf = Cfs::of(self).heads;
+        match self.db.get_pinned_cf(cf, stream.as_str().as_bytes()).map_err(storage)? {
+            None => Ok(0),
+            Some(v) => parse_u64(&v).ok_or_else(|| ReadError::Storage(format!("stream head of {stream} is not a version"))),
+        }
+    }
+
+    /// Up to `max` records from `from` (inclusive), never past `to`.
+    pub(crate) fn read_range(&self, from: u64, to: u64, max: usize) -> Result<Vec<Record>, ReadError> {
+        let mut out = Vec::new();
+        if from > to || max == 0 {
+            return Ok(out);
+        }
+        let mut it = self.db.raw_iterator_cf(Cfs::of(self).records);
+        it.seek(position_key(from));
+        let mut expected = from;
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            let position = parse_u64(key).unwrap_or(0);
+            if position > to || out.len() >= max {
+                break;
+            }
+            if position != expected {
+                return Err(ReadError::Missing { position: expected });
+            }
+            out.push(decode_at(position, value)?);
+            expected += 1;
+            it.next();
+        }
+        it.status().map_err(storage)?;
+        if out.len() < max && expected <= to {
+            return Err(ReadError::Missing { position: expected });
+        }
+        Ok(out)
+    }
+
+    fn stream_positions(&self, stream: &StreamId, from_version: u64, direction: Direction, max: usize) -> Result<Vec<u64>, ReadError> {
+        let prefix = stream_prefix(stream);
+        let mut it = self.db.raw_iterator_cf(Cfs::of(self).index);
+        match direction {
+            Direction::Forwards => it.seek(stream_index_key(stream, from_version)),
+            Direction::Backwards => it.seek_for_prev(stream_index_key(stream, from_version)),
+        }
+        let mut positions = Vec::new();
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            if !key.starts_with(&prefix) || positions.len() >= max {
+                break;
+            }
+            positions.push(parse_u64(value).ok_or_else(|| ReadError::Storage("stream index value is not a position".into()))?);
+            match direction {
+                Direction::Forwards => it.next(),
+                Direction::Backwards => it.prev(),
+            }
+        }
+        it.status().map_err(storage)?;
+        Ok(positions)
+    }
+}
+
+fn decode_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
+    let record = Record::decode(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
+    if record.position != position {
+        return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
+    }
+    Ok(record)
+}
+
+impl Ledger {
+    /// The record at a global position, if it has been acknowledged.
+    pub fn read_record(&self, position: u64) -> Result<Option<Record>, ReadError> {
+        if position == 0 || position > self.head().position {
+            return Ok(None);
+        }
+        self.store().read_record(position)
+    }
+
+    /// A stream's current version: its number of events (0 if it has none).
+    pub fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
+        self.store().stream_version(stream)
+    }
+
+    /// Up to `max` events of a stream starting at `from_version` (inclusive;
+    /// versions start at 1), in the given direction. Backwards from
+    /// `u64::MAX` reads the newest events first.
+    pub fn read_stream(&self, stream: &StreamId, from_version: u64, direction: Direction, max: usize) -> Result<Vec<Record>, ReadError> {
+        let store = self.store();
+        let head = self.head().position;
+        let mut records = Vec::new();
+        for position in store.stream_positions(stream, from_version, direction, max)? {
+            if position > head {
+                continue;
+            }
+            let record = store.read_record(position)?.ok_or(ReadError::Missing { position })?;
+            if record.stream != *stream {
+                return Err(ReadError::Damaged { position, reason: format!("indexed under {stream} but belongs to {}", record.stream) });
+            }
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Up to `max` records of the global log from `from_position` (inclusive).
+    pub fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<Record>, ReadError> {
+        self.store().read_range(from_position.max(1), self.head().position, max)
+    }
+
+    /// Every acknowledged record from `from_position`, read in pages so
+    /// memory stays bounded however long the log is.
+    pub fn scan(&self, from_position: u64) -> impl Iterator<Item = Result<Record, ReadError>> + '_ {
+        let to = self.head().position;
+        Pages { store: self.store(), next: from_position.max(1), to, page: Vec::new().into_iter(), failed: false }
+    }
+
+    /// The last position whose record was recorded at or before `time`
+    /// (µs since the epoch); 0 if none. Relies on recorded-at never going
+    /// backwards in global order, which appends enforce.
+    pub fn position_at_time(&self, time: i64) -> Result<u64, ReadError> {
+        let (mut low, mut high) = (0u64, self.head().position);
+        // Invariant: record `low` (or the start) is at or before `time`; everything after `high` is after it.
+        while low < high {
+            let mid = low + (high - low).div_ceil(2);
+            let record = self.store().read_record(mid)?.ok_or(ReadError::Missing { position: mid })?;
+            if record.recorded_at <= time {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        Ok(low)
+    }
+}
+
+const PAGE: usize = 512;
+
+struct Pages<'a> {
+    store: &'a Store,
+    next: u64,
+    to: u64,
+    page: std::vec::IntoIter<Record>,
+    failed: bool,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Record, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(record) = self.page.next() {
+            return Some(Ok(record));
+        }
+        if self.failed || self.next > self.to {
+            return None;
+        }
+        match self.store.read_range(self.next, self.to, PAGE) {
+            Ok(page) => {
+                self.next += page.len() as u64;
+                self.page = page.into_iter();
+                self.page.next().map(Ok)
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Crash test, sled style: a child process appends and prints each
+//! acknowledged position; the parent kills it with SIGKILL at a random moment,
+//! reopens the log and checks that every acknowledged event is there, that
+//! multi-stream appends are whole, and that the chain verifies.
+//!
+//! `ENCORE_CRASH_KILLS` sets the number of kills (default 100).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use encore_ledger::{EventId, ExpectedVersion, Ledger, LedgerOptions, NewEvent, StreamAppend, StreamId};
+
+const CHILD_ENV: &str = "ENCORE_CRASH_CHILD_DIR";
+const WRITERS: u64 = 4;
+
+/// The child: 4 threads append pairs of events to two streams atomically,
+/// printing `ack <writer> <seq> <pos1> <pos2>` after each acknowledged append.
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let log = Ledger::open(&dir, LedgerOptions::default()).expect("child opens log");
+    let run = std::process::id() as u64;
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for seq in 0u64.. {
+                    let id = |part: u64| EventId::from_u128(((run as u128) << 96) | ((w as u128) << 64) | ((seq as u128) << 1) | part as u128);
+                    let event = |part| NewEvent::new(id(part), "Pair", 0, format!("{run}/{w}/{seq}/{part}").into_bytes());
+                    let appends = vec![
+                        StreamAppend { stream: StreamId::new(format!("left-{}", seq % 3)).unwrap(), expected: ExpectedVersion::Any, events: vec![event(0)] },
+                        StreamAppend { stream: StreamId::new(format!("right-{w}")).unwrap(), expected: ExpectedVersion::Any, events: vec![event(1)] },
+                    ];
+                    let a = log.append(appends).expect("append");
+                    println!("ack {} {} {}", id(0).as_u128(), a.positions[0], a.positions[1]);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+fn kills() -> usize {
+    std::env::var("ENCORE_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
+}
+
+/// A small xorshift generator: the kill moments are random but the seed is printed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn killing_the_writer_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("crash test seed {seed}");
+    let mut rng = Rng(seed);
+    let exe = std::env::current_exe().unwrap();
+    let mut acknowledged: Vec<(u128, u64, u64)> = Vec::new();
+    for round in 0..kills() {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Kill after the first ack plus a random 0-30 ms, so most kills land mid-append.
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while lines.is_empty() && Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
+                lines.push(line);
+            }
+        }
+        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        lines.extend(rx.try_iter());
+        for line in lines.iter().filter(|l| l.starts_with("ack ")) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() == 4 {
+                acknowledged.push((f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()));
+            }
+        }
+        check(&path, &acknowledged, round);
+    }
+    assert!(acknowledged.len() >= kills(), "each child acknowledged at least one append");
+}
+
+fn check(path: &std::path::Path, acknowledged: &[(u128, u64, u64)], round: usize) {
+    let log = Ledger::open(path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+    for &(id, p1, p2) in acknowledged {
+        let left = log.read_record(p1).unwrap().unwrap_or_else(|| panic!("round {round}: acknowledged position {p1} lost"));
+        assert_eq!(left.event_id.as_u128(), id, "round {round}: position {p1} holds another event");
+        let right = log.read_record(p2).unwrap().unwrap_or_else(|| panic!("round {round}: acknowledged position {p2} lost"));
+        assert_eq!(right.event_id.as_u128(), id | 1);
+    }
+    // Whole appends only: every `left` event (part 0) is followed by its `right` pair (part 1).
+    let records: Vec<_> = log.scan(1).map(|r| r.unwrap()).collect();
+    for pair in records.chunks(2) {
+        assert_eq!(pair.len(), 2, "round {round}: a half-written append at the end of the log");
+        assert_eq!(pair[0].event_id.as_u128() | 1, pair[1].event_id.as_u128(), "round {round}: append split");
+    }
+    let report = log.verify().unwrap();
+    assert!(report.is_intact(), "round {round}: {:?}", report.first_problem());
+}

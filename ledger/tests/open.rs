@@ -1,0 +1,59 @@
+//! Opening: recovery of the head, refusal of foreign or newer directories.
+
+mod common;
+
+use common::*;
+use encore_ledger::{ExpectedVersion as EV, Ledger, LedgerOptions, OpenError};
+
+#[test]
+fn reopening_restores_the_head_and_continues_the_chain() {
+    let (dir, log) = temp_ledger();
+    log.append(one("s", EV::Any, vec![event(1, b"a"), event(2, b"b")])).unwrap();
+    let head = log.head();
+    drop(log);
+    let log = Ledger::open(dir.path().join("log"), LedgerOptions::default()).unwrap();
+    assert_eq!(log.head(), head);
+    let next = log.append(one("s", EV::Exact(2), vec![event(3, b"c")])).unwrap();
+    assert_eq!(next.positions, vec![3]);
+    assert_eq!(log.read_record(3).unwrap().unwrap().prev_hash, head.hash);
+    assert!(log.verify().unwrap().is_intact());
+}
+
+#[test]
+fn a_directory_with_other_files_is_not_an_encore_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    let err = Ledger::open(dir.path(), LedgerOptions::default()).err().unwrap();
+    assert!(matches!(err, OpenError::NotAnEncoreLog { .. }), "{err}");
+    assert!(err.to_string().contains("not an Encore log"));
+}
+
+#[test]
+fn a_file_is_not_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, "x").unwrap();
+    assert!(matches!(Ledger::open(&file, LedgerOptions::default()), Err(OpenError::NotADirectory { .. })));
+}
+
+#[test]
+fn a_newer_format_is_refused_with_both_versions() {
+    let (dir, log) = temp_ledger();
+    log.append(one("s", EV::Any, vec![event(1, b"a")])).unwrap();
+    drop(log);
+    encore_ledger::testing::set_format_version(&dir.path().join("log"), 99).unwrap();
+    let err = Ledger::open(dir.path().join("log"), LedgerOptions::default()).err().unwrap();
+    assert!(matches!(err, OpenError::NewerFormat { found: 99, supported: 1, .. }), "{err}");
+}
+
+#[test]
+fn read_only_opening_needs_an_existing_log_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Ledger::open(dir.path().join("nothing"), LedgerOptions::read_only()).is_err());
+    let log = Ledger::open(dir.path().join("log"), LedgerOptions::default()).unwrap();
+    log.append(one("s", EV::Any, vec![event(1, b"a")])).unwrap();
+    drop(log);
+    let ro = Ledger::open(dir.path().join("log"), LedgerOptions::read_only()).unwrap();
+    assert_eq!(ro.head().position, 1);
+    assert_eq!(ro.append(one("s", EV::Any, vec![event(2, b"")])).unwrap_err(), encore_ledger::AppendError::ReadOnly);
+}

@@ -1,0 +1,96 @@
+//! Tampering through RocksDB directly: `verify` names each kind of damage at
+//! the right position.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use encore_ledger::{testing, ExpectedVersion as EV, Ledger, LedgerOptions, ProblemKind};
+
+/// A closed log of 20 records over 3 streams.
+fn sample_log() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, log) = temp_ledger();
+    for i in 1..=20u128 {
+        let name = ["card-1", "account-1", "device-1"][(i % 3) as usize];
+        log.append(one(name, EV::Any, vec![event(i, format!("payload {i}").as_bytes())])).unwrap();
+    }
+    assert!(log.verify().unwrap().is_intact());
+    drop(log);
+    let path = dir.path().join("log");
+    (dir, path)
+}
+
+fn first_problem(path: &Path) -> (u64, ProblemKind) {
+    let log = Ledger::open(path, LedgerOptions::read_only()).unwrap();
+    let report = log.verify().unwrap();
+    let p = report.first_problem().expect("damage must be found").clone();
+    (p.position, p.kind)
+}
+
+#[test]
+fn one_changed_byte_is_located() {
+    let (_d, path) = sample_log();
+    testing::flip_byte(&path, 7, 40).unwrap();
+    assert_eq!(first_problem(&path), (7, ProblemKind::Changed));
+}
+
+#[test]
+fn a_changed_length_field_is_undecodable_at_its_position() {
+    let (_d, path) = sample_log();
+    // Byte 9 is the low byte of the stream id length.
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    let len = log.read_record(12).unwrap().unwrap().encode().len();
+    drop(log);
+    testing::flip_byte(&path, 12, len - 10).unwrap();
+    let (position, kind) = first_problem(&path);
+    assert_eq!(position, 12);
+    assert!(matches!(kind, ProblemKind::Undecodable { .. } | ProblemKind::Changed), "{kind:?}");
+}
+
+#[test]
+fn a_deleted_record_is_missing_at_its_position() {
+    let (_d, path) = sample_log();
+    testing::delete_record(&path, 5).unwrap();
+    assert_eq!(first_problem(&path), (5, ProblemKind::Missing));
+}
+
+#[test]
+fn a_deleted_last_record_is_caught_by_the_indexes() {
+    let (_d, path) = sample_log();
+    testing::delete_record(&path, 20).unwrap();
+    let (position, kind) = first_problem(&path);
+    assert_eq!(position, 20);
+    assert!(matches!(kind, ProblemKind::IndexDisagrees { .. }), "{kind:?}");
+}
+
+#[test]
+fn two_swapped_records_are_reported_as_reordered_at_the_first() {
+    let (_d, path) = sample_log();
+    testing::swap_records(&path, 9, 14).unwrap();
+    assert_eq!(first_problem(&path), (9, ProblemKind::Reordered { claims: 14 }));
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    let report = log.verify().unwrap();
+    assert!(report.problems.iter().any(|p| p.position == 14 && p.kind == ProblemKind::Reordered { claims: 9 }));
+}
+
+#[test]
+fn an_intact_log_reports_its_count_and_head() {
+    let (_d, path) = sample_log();
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    let report = log.verify().unwrap();
+    assert!(report.is_intact());
+    assert_eq!(report.records, 20);
+    assert_eq!(report.head, log.head());
+    assert!(log.verify_range(5, 9).unwrap().is_intact());
+    assert!(log.verify_range(0, 9).is_err());
+}
+
+#[test]
+fn a_range_verification_finds_damage_inside_it_only() {
+    let (_d, path) = sample_log();
+    testing::flip_byte(&path, 15, 40).unwrap();
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    assert!(log.verify_range(1, 14).unwrap().is_intact());
+    assert_eq!(log.verify_range(10, 20).unwrap().first_problem().map(|p| p.position), Some(15));
+}
