@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod codec;
+pub mod event;
 pub mod groups;
 pub mod ids;
 pub mod licensing;
@@ -16,5 +17,6 @@ pub mod time;
 
 pub use aggregate::Aggregate;
 pub use codec::{DecodeError, EventCodec};
+pub use event::Event;
 pub use money::Money;
 pub use time::Timestamp;
