@@ -16,6 +16,8 @@
 //!   callers ◀──read / subscribe / verify── RocksDB (any thread)
 //! ```
 
+#[cfg(feature = "baseline")]
+pub mod baseline;
 mod error;
 pub mod limits;
 mod log;

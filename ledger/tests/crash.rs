@@ -69,6 +69,7 @@ fn killing_the_writer_loses_nothing_acknowledged() {
     let mut rng = Rng(seed);
     let exe = std::env::current_exe().unwrap();
     let mut acknowledged: Vec<(u128, u64, u64)> = Vec::new();
+    let (mut checked, mut acked_before) = (0u64, 0usize);
     for round in 0..kills() {
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
@@ -87,11 +88,15 @@ fn killing_the_writer_loses_nothing_acknowledged() {
             }
         });
         // Kill after the first ack plus a random 0-30 ms, so most kills land mid-append.
+        // (Kills during creation of the log are covered by `killed_during_creation`.)
         let mut lines = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while lines.is_empty() && Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
-                lines.push(line);
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) if line.starts_with("ack ") => lines.push(line),
+                Ok(_) => {} // the test harness's own chatter
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("round {round}: the child exited before acknowledging anything"),
             }
         }
         std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
@@ -105,12 +110,19 @@ fn killing_the_writer_loses_nothing_acknowledged() {
                 acknowledged.push((f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()));
             }
         }
-        check(&path, &acknowledged, round);
+        checked = check(&path, &acknowledged[acked_before..], checked, round);
+        acked_before = acknowledged.len();
     }
     assert!(acknowledged.len() >= kills(), "each child acknowledged at least one append");
+    let log = Ledger::open(&path, LedgerOptions::default()).unwrap();
+    assert!(log.verify().unwrap().is_intact(), "the whole log verifies after every kill");
+    for &(id, p1, _) in &acknowledged {
+        assert_eq!(log.read_record(p1).unwrap().map(|r| r.event_id.as_u128()), Some(id));
+    }
 }
 
-fn check(path: &std::path::Path, acknowledged: &[(u128, u64, u64)], round: usize) {
+/// Checks what this round added (positions after `checked`); returns the new head.
+fn check(path: &std::path::Path, acknowledged: &[(u128, u64, u64)], checked: u64, round: usize) -> u64 {
     let log = Ledger::open(path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
     for &(id, p1, p2) in acknowledged {
         let left = log.read_record(p1).unwrap().unwrap_or_else(|| panic!("round {round}: acknowledged position {p1} lost"));
@@ -119,11 +131,39 @@ fn check(path: &std::path::Path, acknowledged: &[(u128, u64, u64)], round: usize
         assert_eq!(right.event_id.as_u128(), id | 1);
     }
     // Whole appends only: every `left` event (part 0) is followed by its `right` pair (part 1).
-    let records: Vec<_> = log.scan(1).map(|r| r.unwrap()).collect();
+    let records: Vec<_> = log.scan(checked + 1).map(|r| r.unwrap()).collect();
     for pair in records.chunks(2) {
         assert_eq!(pair.len(), 2, "round {round}: a half-written append at the end of the log");
         assert_eq!(pair[0].event_id.as_u128() | 1, pair[1].event_id.as_u128(), "round {round}: append split");
     }
-    let report = log.verify().unwrap();
-    assert!(report.is_intact(), "round {round}: {:?}", report.first_problem());
+    let head = log.head().position;
+    if head > checked {
+        let report = log.verify_range(checked.max(1), head).unwrap();
+        assert!(report.is_intact(), "round {round}: {:?}", report.first_problem());
+    }
+    head
+}
+
+/// A child killed while it creates the log (before any ack) leaves a
+/// directory that opens as an empty or whole log, never a foreign one.
+#[test]
+fn killed_during_creation() {
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut child = Command::new(&exe)
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let log = Ledger::open(&path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(log.verify().unwrap().is_intact());
+    }
 }

@@ -37,7 +37,7 @@ impl Ledger {
     /// they are durable (WAL synced). Blocks the calling thread: from async
     /// code use [`Ledger::append_async`].
     pub fn append(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
-        let rx = self.enqueue(appends)?;
+        let rx = self.enqueue(appends, Wait::Block)?;
         rx.blocking_recv().map_err(|_| AppendError::Closed)?
     }
 
@@ -45,7 +45,7 @@ impl Ledger {
     /// writer thread, so awaiting this never blocks an executor thread
     /// (except for a moment when the queue is full: back-pressure).
     pub async fn append_async(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
-        let rx = self.enqueue(appends)?;
+        let rx = self.enqueue(appends, Wait::Yield)?;
         rx.await.map_err(|_| AppendError::Closed)?
     }
 
@@ -54,7 +54,7 @@ impl Ledger {
         self.append(vec![StreamAppend { stream, expected, events }])
     }
 
-    fn enqueue(&self, appends: Vec<StreamAppend>) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
+    fn enqueue(&self, appends: Vec<StreamAppend>, wait: Wait) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
         validate(&appends)?;
         let store = self.store();
         if store.read_only {
@@ -66,6 +66,9 @@ impl Ledger {
         let sender = super::lock(&self.inner.writer).as_ref().map(|w| w.sender.clone()).ok_or(AppendError::Closed)?;
         let (reply, rx) = oneshot::channel();
         let mut request = Request { appends, reply };
+        if wait == Wait::Block {
+            return sender.send(request).map(|()| rx).map_err(|_| AppendError::Closed);
+        }
         loop {
             match sender.try_send(request) {
                 Ok(()) => return Ok(rx),
@@ -77,6 +80,15 @@ impl Ledger {
             }
         }
     }
+}
+
+/// How a caller waits for room when the writer's queue is full: a thread may
+/// block; an async task yields its thread briefly instead (back-pressure
+/// without parking an executor thread on a channel).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Block,
+    Yield,
 }
 
 /// Stateless checks: everything that can be refused without looking at the log.

@@ -19,8 +19,11 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
     if fresh && options.read_only {
         return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "no log here (nothing to open read-only)".into() });
     }
+    if fresh {
+        create_atomically(path, options)?;
+    }
     let db = open_db(path, options)?;
-    check_identity(&db, path, fresh, options.read_only)?;
+    check_identity(&db, path, false, options.read_only)?;
     let head = recover_head(&db, path)?;
     tracing::info!(path = %path.display(), head = head.position, "log opened");
     Ok(Store {
@@ -32,6 +35,36 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
         fail_next_write: AtomicBool::new(false),
         group_commits: AtomicU64::new(0),
     })
+}
+
+/// Creates a new log in a sibling directory and renames it into place, so a
+/// crash during creation leaves either no log or a whole one (never a
+/// half-made database that would then be refused as foreign).
+fn create_atomically(path: &Path, options: &LedgerOptions) -> Result<(), OpenError> {
+    let staging = staging_path(path);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| storage(&staging, e.to_string()))?;
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| storage(parent, e.to_string()))?;
+    }
+    let db = open_db(&staging, options)?;
+    write_identity(&db, &staging)?;
+    drop(db);
+    // rename(2) replaces an empty directory atomically.
+    std::fs::rename(&staging, path).map_err(|e| storage(path, e.to_string()))?;
+    sync_parent(path)
+}
+
+fn staging_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".creating");
+    path.with_file_name(name)
+}
+
+fn sync_parent(path: &Path) -> Result<(), OpenError> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| storage(parent, e.to_string()))
 }
 
 /// Returns whether the directory is new (missing or empty). Refuses a file,

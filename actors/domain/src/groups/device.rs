@@ -30,36 +30,55 @@ use crate::time::Timestamp;
 pub const DEFAULT_SWITCH_THRESHOLD: u64 = 100;
 
 /// A content stored on the device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct LibraryItem {
+    #[n(0)]
     pub source: Option<SourceId>,
+    #[n(1)]
     pub rules: Option<UsageRules>,
+    #[n(2)]
     pub shareable: bool,
 }
 
 /// What the device is playing; `shared_from` is the sender's group id for received content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct NowPlaying {
+    #[n(0)]
     pub content: ContentId,
+    #[n(1)]
     pub shared_from: Option<GroupId>,
 }
 
 /// State of one device, rebuilt from its stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Device {
+    #[n(0)]
     pub(super) version: u64,
+    #[n(1)]
     pub(super) id: Option<DeviceId>,
+    #[n(2)]
     pub(super) kind: Option<DeviceKind>,
+    #[n(3)]
     pub(super) group: Option<GroupId>,
+    #[n(4)]
     pub(super) list: SourceIdList,
+    #[n(5)]
     pub(super) icv: Mac,
+    #[n(6)]
     pub(super) mode: ControlMode,
+    #[n(7)]
     pub(super) library: BTreeMap<ContentId, LibraryItem>,
+    #[n(8)]
     pub(super) now_playing: Option<NowPlaying>,
+    #[n(9)]
     pub(super) auto_switch: bool,
+    #[n(10)]
     pub(super) switch_threshold: u64,
+    #[n(11)]
     pub(super) favorites: Vec<Favorite>,
+    #[n(12)]
     pub(super) charisma: BTreeSet<GroupId>,
+    #[n(13)]
     pub(super) reliability: u64,
 }
 

@@ -174,14 +174,21 @@ pub fn discounted_price(price: Money, discount_bp: u32) -> Money {
 }
 
 /// The distribution server: stream `distribution`, one writer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Distribution {
+    #[n(0)]
     version: u64,
+    #[n(1)]
     config: Option<DistributionConfig>,
+    #[n(2)]
     favorites: BTreeSet<Favorite>,
+    #[n(3)]
     reliability: BTreeMap<GroupId, u64>,
+    #[n(4)]
     charisma: BTreeSet<GroupId>,
+    #[n(5)]
     rewards: BTreeMap<GroupId, u32>,
+    #[n(6)]
     purchases: BTreeSet<PurchaseId>,
 }
 

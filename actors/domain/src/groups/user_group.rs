@@ -44,9 +44,11 @@ pub fn leaf_for(n: u64) -> Option<LeafId> {
 }
 
 /// The group management server's registry, stream `group-server`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct GroupServer {
+    #[n(0)]
     version: u64,
+    #[n(1)]
     users: BTreeMap<UserId, GroupId>,
 }
 
@@ -102,22 +104,32 @@ pub fn register_user(server: &GroupServer, user: &UserId, service: ServiceId, li
 }
 
 /// A registered PC as the group sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct RegisteredPc {
+    #[n(0)]
     pub terminal: TerminalId,
+    #[n(1)]
     pub recorder: Option<RecorderId>,
 }
 
 /// One user's group, stream `group-{group id}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct UserGroup {
+    #[n(0)]
     version: u64,
+    #[n(1)]
     user: Option<UserId>,
+    #[n(2)]
     group: Option<GroupId>,
+    #[n(3)]
     limits: GroupLimits,
+    #[n(4)]
     pcs: BTreeMap<DeviceId, RegisteredPc>,
+    #[n(5)]
     pds: BTreeSet<DeviceId>,
+    #[n(6)]
     recorders_ever: BTreeSet<RecorderId>,
+    #[n(7)]
     certificates: BTreeMap<RecorderId, GroupCertificate>,
 }
 

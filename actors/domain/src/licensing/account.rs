@@ -21,27 +21,40 @@ use super::events::{
 };
 
 /// What the account remembers of a charged purchase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct ChargeRecord {
+    #[n(0)]
     pub amount: Money,
+    #[n(1)]
     pub content: ContentId,
+    #[n(2)]
     pub card: CardId,
 }
 
 /// An account's state, folded from its stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Account {
     /// Events applied so far (the expected version of the next append).
+    #[n(0)]
     pub version: u64,
     /// `None` until `AccountOpened`.
+    #[n(1)]
     pub id: Option<AccountId>,
+    #[n(2)]
     pub expires_at: Option<Timestamp>,
+    #[n(3)]
     pub balance: Money,
+    #[n(4)]
     pub loaded: Money,
+    #[n(5)]
     pub charged: Money,
+    #[n(6)]
     pub refunded: Money,
+    #[n(7)]
     pub declines: u64,
+    #[n(8)]
     pub charges: BTreeMap<PurchaseId, ChargeRecord>,
+    #[n(9)]
     pub refunds: BTreeSet<PurchaseId>,
 }
 

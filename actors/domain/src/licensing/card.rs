@@ -17,32 +17,45 @@ use super::crypto::{verify_card, CardProof, DeviceKey, IssuerSecret, KeyCheck, L
 use super::events::{CardIssued, CardRejected, CardRejection, ContentIdRecordedOnCard, LicensingEvent, Station};
 
 /// What a card is, once issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct IssuedCard {
+    #[n(0)]
     pub card: CardId,
+    #[n(1)]
     pub account: AccountId,
+    #[n(2)]
     pub expires_at: Option<Timestamp>,
+    #[n(3)]
     pub key_check: KeyCheck,
 }
 
 /// A license as stored on the card: sealed bytes plus a clear copy of its terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct CardLicense {
+    #[n(0)]
     pub purchase: PurchaseId,
+    #[n(1)]
     pub terms: LicenseTerms,
+    #[n(2)]
     pub sealed: SealedLicense,
 }
 
 /// A card's state, folded from its stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Card {
+    #[n(0)]
     pub version: u64,
+    #[n(1)]
     pub issued: Option<IssuedCard>,
+    #[n(2)]
     pub licenses: BTreeMap<ContentId, CardLicense>,
     /// Content ids recorded by a player, waiting for a kiosk to buy them (002 claim 5).
+    #[n(3)]
     pub requested: BTreeSet<ContentId>,
     /// Every purchase whose license was ever written here.
+    #[n(4)]
     pub purchases: BTreeSet<PurchaseId>,
+    #[n(5)]
     pub plays: u64,
 }
 

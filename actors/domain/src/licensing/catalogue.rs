@@ -14,18 +14,24 @@ use super::crypto::SealedContentKey;
 use super::events::{ContentListed, LicensingEvent, UseCondition};
 
 /// A content on sale.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Listing {
+    #[n(0)]
     pub content: ContentId,
+    #[n(1)]
     pub price: Money,
+    #[n(2)]
     pub condition: UseCondition,
+    #[n(3)]
     pub sealed_key: SealedContentKey,
 }
 
 /// One content's catalogue entry, folded from its stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct CatalogueEntry {
+    #[n(0)]
     pub version: u64,
+    #[n(1)]
     pub listing: Option<Listing>,
 }
 

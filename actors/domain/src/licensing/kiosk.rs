@@ -19,13 +19,17 @@ use super::purchase::{append, decide_purchase, PurchaseDecision, PurchaseError, 
 use super::streams::station_stream;
 
 /// A station's stream state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct StationLog {
+    #[n(0)]
     pub version: u64,
     /// Known once the stream has an event.
+    #[n(1)]
     pub station: Option<Station>,
     /// The verified card in the kiosk's slot.
+    #[n(2)]
     pub inserted: Option<CardId>,
+    #[n(3)]
     pub rejected: u64,
 }
 
