@@ -1,0 +1,98 @@
+//! [`RuntimeError`]: why a runtime call wrote nothing. Malformed commands
+//! carry the domain's own typed error (naming the offending value); the
+//! runtime adds unknown accounts and devices, contention, storage and actor
+//! failures. No variant carries key material: domain errors name ids only.
+
+use encore_domain::groups::device::{CopyError, MergeError};
+use encore_domain::groups::reputation::{DistributionError, ForwardError, UploadError};
+use encore_domain::groups::user_group::{DeregisterError, IssueCertificateError, RegisterDeviceError, RegisterUserError};
+use encore_domain::groups::DeviceError;
+use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId};
+use encore_domain::licensing::{
+    CryptoError, IssueCardError, KioskError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
+    PurchaseRefundError, RefundError,
+};
+use encore_domain::licensing::Station;
+use encore_ledger::{AppendError, StreamIdError};
+
+use crate::load::StateLoadError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    // --- refused by the runtime before deciding ---
+    #[error("account {account} is not open")]
+    UnknownAccount { account: AccountId },
+    #[error("no charge for purchase {purchase} on account {account}")]
+    UnknownPurchase { account: AccountId, purchase: PurchaseId },
+    #[error("device {device} is in no group")]
+    DeviceNotInGroup { device: DeviceId },
+    #[error("{station} holds no card")]
+    NoCardInserted { station: Station },
+    #[error(transparent)]
+    BadId(#[from] IdError),
+    #[error(transparent)]
+    BadStream(#[from] StreamIdError),
+
+    // --- malformed commands, as the domain model names them ---
+    #[error(transparent)]
+    OpenAccount(#[from] OpenAccountError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    IssueCard(#[from] IssueCardError),
+    #[error(transparent)]
+    List(#[from] ListError),
+    #[error(transparent)]
+    Player(#[from] PlayerError),
+    #[error(transparent)]
+    Kiosk(#[from] KioskError),
+    #[error(transparent)]
+    Play(#[from] PlayError),
+    #[error(transparent)]
+    Refund(#[from] PurchaseRefundError),
+    #[error(transparent)]
+    AccountRefund(#[from] RefundError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    RegisterUser(#[from] RegisterUserError),
+    #[error(transparent)]
+    RegisterDevice(#[from] RegisterDeviceError),
+    #[error(transparent)]
+    Deregister(#[from] DeregisterError),
+    #[error(transparent)]
+    IssueCertificate(#[from] IssueCertificateError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+    #[error(transparent)]
+    Distribution(#[from] DistributionError),
+
+    // --- the runtime could not complete the command; nothing was written ---
+    #[error("stream {stream} kept changing under the command: gave up after {attempts} attempts")]
+    Contention { stream: String, attempts: u32 },
+    #[error("the log refused the append: {0}")]
+    Append(AppendError),
+    #[error(transparent)]
+    StateLoad(#[from] StateLoadError),
+    #[error("the actor of stream {stream} is gone (runtime shutting down?)")]
+    ActorGone { stream: String },
+    #[error("the mailbox of stream {stream} is full")]
+    MailboxFull { stream: String },
+    #[error("stream {stream} is already served by a different kind of actor than {wanted}")]
+    WrongActorKind { stream: String, wanted: &'static str },
+    #[error("a blocking read task failed: {reason}")]
+    BlockingTask { reason: String },
+    #[error("the domain model decided {flow} without its defining event")]
+    UnexpectedDecision { flow: &'static str },
+    #[error("the runtime is shut down")]
+    ShutDown,
+}

@@ -1,0 +1,255 @@
+//! Kill -9 in the middle of purchases. A child process (this test binary,
+//! re-executed) runs purchases through the runtime and prints each purchase
+//! id as it starts and as it is acknowledged; the parent SIGKILLs it at a
+//! random moment, reopens the log and checks:
+//! * no `Charged` without its `LicenseIssued` and `LicenseWrittenToCard`, and
+//!   none of those without the `Charged` (each at most once per purchase id);
+//! * every acknowledged purchase is in the log;
+//! * retrying a purchase id after a restart (the next child retries the ones
+//!   in flight and the last acknowledged) never charges twice;
+//! * for every account: loaded - charged + refunded = balance.
+//!
+//! `ENCORE_CRASH_KILLS` sets the number of kills (default 30).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use encore_actors::runtime::PurchaseContext;
+use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
+use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
+use encore_domain::licensing::{Account, LicensingEvent, PurchaseOutcome, Station, UseCondition};
+use encore_domain::{Event, EventCodec, Money};
+use encore_ledger::{Ledger, LedgerOptions, StreamId};
+
+const CHILD_ENV: &str = "ENCORE_ACTORS_CRASH_DIR";
+const RETRY_ENV: &str = "ENCORE_ACTORS_CRASH_RETRY";
+const CARDS: usize = 4;
+const CONTENTS: usize = 20;
+const CLIENTS: usize = 8;
+
+fn card(i: usize) -> CardId {
+    CardId::new(format!("c{i}")).unwrap()
+}
+fn account(i: usize) -> AccountId {
+    AccountId::new(format!("a{i}")).unwrap()
+}
+fn content(i: usize) -> ContentId {
+    ContentId::new(format!("m{i}")).unwrap()
+}
+
+/// `p-<card>-<content>-<nonce>`: the purchase id says what it buys, so a retry can be replayed.
+fn parse(purchase: &str) -> Option<(usize, usize)> {
+    let parts: Vec<&str> = purchase.split('-').collect();
+    Some((parts.get(1)?.parse().ok()?, parts.get(2)?.parse().ok()?))
+}
+
+fn outcome_name(outcome: &PurchaseOutcome) -> &'static str {
+    match outcome {
+        PurchaseOutcome::Bought { .. } => "bought",
+        PurchaseOutcome::Declined(_) => "declined",
+        PurchaseOutcome::CardRejected(_) => "rejected",
+        PurchaseOutcome::AlreadyDone => "already-done",
+        PurchaseOutcome::AlreadyOnCard => "already-on-card",
+    }
+}
+
+async fn setup(rt: &Runtime) {
+    for i in 0..CARDS {
+        if !rt.account(&account(i)).await.unwrap().is_open() {
+            rt.open_account(&account(i), None, Money(1_000_000)).await.unwrap();
+        }
+        if rt.card(&card(i)).await.unwrap().info().is_none() {
+            rt.issue_card(&card(i), &account(i), None).await.unwrap();
+        }
+    }
+    for m in 0..CONTENTS {
+        if rt.catalogue(&content(m)).await.unwrap().listing.is_none() {
+            rt.list_content(&content(m), Money(7), UseCondition { uses: 1, valid_days: None }).await.unwrap();
+        }
+    }
+}
+
+async fn buy(rt: &Runtime, purchase: &str) -> PurchaseOutcome {
+    let (c, m) = parse(purchase).expect("purchase id names card and content");
+    let chip = rt.secrets().genuine_chip(card(c));
+    let bought = rt
+        .buy_from_player(&DeviceId::new("player1").unwrap(), &chip, &PurchaseId::new(purchase).unwrap(), &content(m), PurchaseContext::default())
+        .await
+        .expect("purchase");
+    if let PurchaseOutcome::Bought { .. } = bought.value.outcome {
+        // Use the license up so the card can buy that content again.
+        rt.play_from_card(&Station::player(DeviceId::new("player1").unwrap()), &chip, &content(m)).await.expect("play");
+    }
+    bought.value.outcome
+}
+
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let retries: Vec<String> = std::env::var(RETRY_ENV).unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+    actix_rt::System::new().block_on(async move {
+        let ledger = Ledger::open(&dir, LedgerOptions::default()).expect("child opens log");
+        let rt = Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig::default()));
+        setup(&rt).await;
+        for purchase in &retries {
+            let outcome = buy(&rt, purchase).await;
+            println!("retry {purchase} {}", outcome_name(&outcome));
+        }
+        let run = std::process::id();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|w| {
+                let rt = rt.clone();
+                actix_rt::spawn(async move {
+                    for seq in 0usize.. {
+                        let purchase = format!("p-{}-{}-{run}x{w}x{seq}", (w + seq) % CARDS, (w * 7 + seq) % CONTENTS);
+                        println!("start {purchase}");
+                        let outcome = buy(&rt, &purchase).await;
+                        println!("ack {purchase} {}", outcome_name(&outcome));
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            let _ = c.await;
+        }
+    });
+}
+
+fn kills() -> usize {
+    std::env::var("ENCORE_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(30)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Acknowledged outcomes per purchase id.
+    acked: BTreeMap<String, String>,
+    /// Outcomes of retries, per purchase id.
+    retried: Vec<(String, String)>,
+}
+
+#[test]
+fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("actors crash test seed {seed}");
+    let mut rng = Rng(seed);
+    let exe = std::env::current_exe().unwrap();
+    let mut seen = Seen::default();
+    let mut retry: Vec<String> = Vec::new();
+    for round in 0..kills() {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+            .env(CHILD_ENV, &path)
+            .env(RETRY_ENV, retry.join(","))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !lines.iter().any(|l: &String| l.starts_with("ack ")) && Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(20)) {
+                lines.push(line);
+            }
+        }
+        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        lines.extend(rx.try_iter());
+        let mut started = BTreeSet::new();
+        let mut last_acked = Vec::new();
+        for line in &lines {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f.as_slice() {
+                ["start", p] => {
+                    started.insert(p.to_string());
+                }
+                ["ack", p, outcome] => {
+                    started.remove(*p);
+                    seen.acked.insert(p.to_string(), outcome.to_string());
+                    last_acked.push(p.to_string());
+                }
+                ["retry", p, outcome] => seen.retried.push((p.to_string(), outcome.to_string())),
+                _ => {}
+            }
+        }
+        // Next child retries what was in flight and the last few acknowledged purchases.
+        retry = started.into_iter().chain(last_acked.into_iter().rev().take(4)).collect();
+        check(&path, &seen, round);
+    }
+    assert!(seen.acked.len() >= kills(), "each child acknowledged purchases");
+    assert!(!seen.retried.is_empty(), "purchases were retried after restarts");
+}
+
+fn check(path: &std::path::Path, seen: &Seen, round: usize) {
+    let log = Ledger::open(path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+    let report = log.verify().unwrap();
+    assert!(report.is_intact(), "round {round}: {:?}", report.first_problem());
+    let mut charged: BTreeMap<String, u32> = BTreeMap::new();
+    let mut issued: BTreeMap<String, u32> = BTreeMap::new();
+    let mut written: BTreeMap<String, u32> = BTreeMap::new();
+    let mut money: BTreeMap<String, i128> = BTreeMap::new();
+    for record in log.scan(1) {
+        let record = record.unwrap();
+        let Ok(Event::Licensing(event)) = Event::decode_payload(&record.event_type, &record.payload) else { continue };
+        match event {
+            LicensingEvent::Charged(e) => {
+                *charged.entry(e.purchase.to_string()).or_default() += 1;
+                *money.entry(e.account.to_string()).or_default() -= e.amount.units() as i128;
+            }
+            LicensingEvent::LicenseIssued(e) => *issued.entry(e.purchase.to_string()).or_default() += 1,
+            LicensingEvent::LicenseWrittenToCard(e) => *written.entry(e.purchase.to_string()).or_default() += 1,
+            LicensingEvent::CardLoaded(e) => *money.entry(e.account.to_string()).or_default() += e.amount.units() as i128,
+            LicensingEvent::Refunded(e) => *money.entry(e.account.to_string()).or_default() += e.amount.units() as i128,
+            _ => {}
+        }
+    }
+    assert_eq!(charged.keys().collect::<Vec<_>>(), issued.keys().collect::<Vec<_>>(), "round {round}: a charge without its license or a license without its charge");
+    assert_eq!(charged.keys().collect::<Vec<_>>(), written.keys().collect::<Vec<_>>(), "round {round}: a charge without its license on the card");
+    for (purchase, n) in charged.iter().chain(issued.iter()).chain(written.iter()) {
+        assert_eq!(*n, 1, "round {round}: purchase {purchase} appears {n} times");
+    }
+    for (purchase, outcome) in &seen.acked {
+        if outcome == "bought" {
+            assert!(charged.contains_key(purchase), "round {round}: acknowledged purchase {purchase} lost");
+        }
+    }
+    for (purchase, outcome) in &seen.retried {
+        if seen.acked.get(purchase).is_some_and(|o| o == "bought") {
+            assert_eq!(outcome, "already-done", "round {round}: retried purchase {purchase} was not recognised");
+        }
+    }
+    for i in 0..CARDS {
+        let stream = StreamId::new(format!("account-a{i}")).unwrap();
+        let account: Account = encore_actors::load::load_state(&log, &stream).unwrap();
+        if account.is_open() {
+            let folded = money.get(&format!("a{i}")).copied().unwrap_or(0);
+            assert_eq!(folded, account.balance.units() as i128, "round {round}: account a{i}: loaded - charged + refunded != balance");
+            assert_eq!(account.balance.units(), account.loaded.units() - account.charged.units() + account.refunded.units());
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Replay and cold-start benchmark for the projections and snapshots.
+//!
+//! `cargo bench -p encore-projections --bench replay`. Generates a realistic
+//! log (cards opened and loaded, kiosk purchases and declines, plays,
+//! refunds, radio shares, device plays, favorites and purchases through them)
+//! with the workload generator, seed `SEED` below, then measures in separate
+//! child processes (so each peak RSS is its own):
+//!
+//! * `scan`: reading every record (RocksDB + record decode with its blake3 check);
+//! * `decode`: the same plus decoding every payload into a domain event;
+//! * `replay`: folding the log into all three projections (one pass);
+//! * `checkpoint`: encoding and storing the result once;
+//! * `cold`: opening the store and recovering the projections from that
+//!   snapshot (decode + verify against the log + empty tail), ready to serve.
+//!
+//! Environment: `ENCORE_BENCH_EVENTS` (default 10 000 000), `ENCORE_BENCH_DIR`
+//! (keep the generated log there and reuse it on the next run).
+//! Figures go to docs/BENCHMARKS.md by hand, with the machine.
+
+use std::process::Command;
+use std::time::Instant;
+
+use encore_domain::{Event, EventCodec};
+use encore_ledger::{Ledger, LedgerOptions};
+use encore_projections::workload::{Workload, WorkloadConfig, Writer};
+use encore_projections::{rebuild, AllProjections, Projected, ProjectionRunner, RunnerOptions};
+
+/// The documented seed of the benchmark log.
+const SEED: u64 = 0x00E4_C0BE_4C11_2025;
+
+fn config() -> WorkloadConfig {
+    WorkloadConfig {
+        seed: SEED,
+        cards: 100_000,
+        contents: 5_000,
+        kiosks: 50,
+        players: 500,
+        groups: 2_000,
+        pds_per_group: 3,
+        ..WorkloadConfig::default()
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn open(path: &str) -> Ledger {
+    Ledger::open(path, LedgerOptions::default()).expect("open benchmark log")
+}
+
+fn phase(name: &str, path: &str) {
+    let start = Instant::now();
+    match name {
+        "scan" => {
+            let ledger = open(path);
+            let n = ledger.scan(1).map(|r| r.expect("record")).count();
+            report(name, n as u64, start);
+        }
+        "decode" => {
+            let ledger = open(path);
+            let mut n = 0u64;
+            for record in ledger.scan(1) {
+                let record = record.expect("record");
+                let _ = std::hint::black_box(Event::decode_payload(&record.event_type, &record.payload));
+                n += 1;
+            }
+            report(name, n, start);
+        }
+        "replay" => {
+            let ledger = open(path);
+            let projected = rebuild::<AllProjections>(&ledger).expect("replay");
+            report(name, projected.position, start);
+            println!(
+                "    accounts {}, usage entries {}, groups ranked {}",
+                projected.state.balances.accounts().len(),
+                projected.state.usage.len(),
+                projected.state.charisma.reliabilities().len()
+            );
+        }
+        "checkpoint" => {
+            let ledger = open(path);
+            let projected: Projected<AllProjections> = rebuild(&ledger).expect("replay");
+            let t = Instant::now();
+            let bytes = projected.encode();
+            encore_snapshots::snapshot_projection(&ledger, &projected).expect("snapshot");
+            let mut runner = ProjectionRunner::<AllProjections>::open(&ledger, RunnerOptions::default()).expect("runner");
+            runner.catch_up().expect("checkpoint");
+            println!("{name:<12} state {:.1} MiB, encode + snapshot + runner checkpoint {:.0} ms", bytes.len() as f64 / 1048576.0, t.elapsed().as_secs_f64() * 1e3);
+        }
+        "cold" => {
+            let ledger = open(path);
+            let opened = start.elapsed();
+            let recovered = encore_snapshots::load_projection::<AllProjections>(&ledger).expect("recover");
+            assert!(recovered.from_snapshot.is_some() && recovered.skipped.is_empty(), "cold start used the snapshot");
+            println!(
+                "{name:<12} ready in {:.0} ms (open {:.0} ms), tail {} events, peak RSS {:.0} MiB",
+                start.elapsed().as_secs_f64() * 1e3,
+                opened.as_secs_f64() * 1e3,
+                recovered.replayed,
+                peak_rss_mib()
+            );
+        }
+        _ => panic!("unknown phase {name}"),
+    }
+}
+
+fn report(name: &str, events: u64, start: Instant) {
+    let s = start.elapsed().as_secs_f64();
+    println!("{name:<12} {events} events in {s:.2} s = {:.2} M events/s, peak RSS {:.0} MiB", events as f64 / s / 1e6, peak_rss_mib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--phase") {
+        phase(&args[i + 1], &args[i + 2]);
+        return;
+    }
+    let events: u64 = std::env::var("ENCORE_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = std::env::var("ENCORE_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| temp.path().join("log"));
+    let path = dir.to_str().expect("utf-8 path").to_string();
+    {
+        let ledger = open(&path);
+        if ledger.head().position < events {
+            let start = Instant::now();
+            let mut writer = Writer::new(SEED);
+            writer.append_batched(&ledger, Workload::new(config()), events - ledger.head().position, 8192).expect("generate");
+            println!("generate     {} events in {:.1} s (seed {SEED:#x})", ledger.head().position, start.elapsed().as_secs_f64());
+        }
+    }
+    let exe = std::env::current_exe().expect("own path");
+    for name in ["scan", "decode", "replay", "checkpoint", "cold"] {
+        let status = Command::new(&exe).args(["--phase", name, &path]).status().expect("run phase");
+        assert!(status.success(), "phase {name} failed");
+    }
+}

@@ -1,0 +1,42 @@
+//! All three projections folded in one pass over the log (one decode per
+//! event), as a kiosk or an audit keeps them.
+
+use encore_domain::Event;
+use minicbor::{Decode, Encode};
+
+use crate::balances::Balances;
+use crate::charisma::CharismaRankings;
+use crate::error::StateDecodeError;
+use crate::projection::{decode_state, encode_state, EventContext, Projection};
+use crate::usage::UsageHistory;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+pub struct AllProjections {
+    #[n(0)]
+    pub balances: Balances,
+    #[n(1)]
+    pub usage: UsageHistory,
+    #[n(2)]
+    pub charisma: CharismaRankings,
+}
+
+impl Projection for AllProjections {
+    const NAME: &'static str = "all";
+
+    fn apply(&mut self, at: &EventContext<'_>, event: &Event) {
+        self.balances.apply(at, event);
+        self.usage.apply(at, event);
+        self.charisma.apply(at, event);
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        encode_state(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {
+        let all: AllProjections = decode_state(Self::NAME, bytes)?;
+        // Re-run each projection's own checks on its part.
+        <UsageHistory as Projection>::decode(&Projection::encode(&all.usage))?;
+        Ok(all)
+    }
+}

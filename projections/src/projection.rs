@@ -1,0 +1,132 @@
+//! The `Projection` trait and `Projected<P>`: a projection plus the position
+//! it has reached, the chain hash of that record and the count of skipped
+//! (non-domain) records, with one canonical encoding for all of it.
+
+use encore_domain::{codec::DecodeError, Event, EventCodec};
+use encore_ledger::{Hash, Record, StreamId};
+use minicbor::{Decode, Encode};
+
+use crate::error::{FoldError, StateDecodeError};
+
+/// The format of [`Projected::encode`]; bumped when the envelope changes.
+pub const PROJECTED_FORMAT_VERSION: u32 = 1;
+
+/// Where and when an event sits in the log.
+#[derive(Debug, Clone, Copy)]
+pub struct EventContext<'a> {
+    pub position: u64,
+    pub recorded_at: i64,
+    pub stream: &'a StreamId,
+}
+
+/// A read model folded from domain events in log order.
+///
+/// `apply` must be a pure function of the state, the context and the event
+/// (no clock, no randomness, no iteration over hash maps): replaying the same
+/// log must give byte-identical `encode` output.
+pub trait Projection: Default + Clone + Send + 'static {
+    /// A stable name: the aux key and the snapshot subject.
+    const NAME: &'static str;
+    fn apply(&mut self, at: &EventContext<'_>, event: &Event);
+    /// The canonical encoding: equal states give equal bytes.
+    fn encode(&self) -> Vec<u8>;
+    fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError>;
+}
+
+/// Canonical CBOR of a derived value (writing into a `Vec` cannot fail).
+pub fn encode_state<T: Encode<()>>(value: &T) -> Vec<u8> {
+    encore_domain::codec::to_cbor(value)
+}
+
+/// Decodes CBOR written by [`encode_state`], naming the projection on failure.
+pub fn decode_state<T: for<'b> Decode<'b, ()>>(name: &'static str, bytes: &[u8]) -> Result<T, StateDecodeError> {
+    minicbor::decode(bytes).map_err(|e| StateDecodeError::Cbor { name, reason: e.to_string() })
+}
+
+/// A projection and how far into the log it has read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Projected<P> {
+    /// The position of the last record folded (0 = none).
+    pub position: u64,
+    /// That record's hash (the chain head the state corresponds to).
+    pub last_hash: Hash,
+    /// Records whose type is not a domain event (other logs share the store).
+    pub skipped: u64,
+    pub state: P,
+}
+
+#[derive(Encode, Decode)]
+struct Envelope {
+    #[n(0)]
+    format: u32,
+    #[n(1)]
+    position: u64,
+    #[cbor(n(2), with = "minicbor::bytes")]
+    last_hash: Hash,
+    #[n(3)]
+    skipped: u64,
+    #[cbor(n(4), with = "minicbor::bytes")]
+    state: Vec<u8>,
+}
+
+impl<P: Projection> Projected<P> {
+    pub fn new() -> Self {
+        Projected { position: 0, last_hash: [0; 32], skipped: 0, state: P::default() }
+    }
+
+    /// Folds the next record of the global log. Records must come gapless and
+    /// chained; a record that is not a domain event is counted and skipped;
+    /// a domain event whose payload does not decode is an error (never skipped).
+    pub fn apply_record(&mut self, record: &Record) -> Result<(), FoldError> {
+        if record.position != self.position + 1 {
+            return Err(FoldError::Gap { expected: self.position + 1, found: record.position });
+        }
+        if record.prev_hash != self.last_hash {
+            return Err(FoldError::ChainBroken { position: record.position });
+        }
+        match Event::decode_payload(&record.event_type, &record.payload) {
+            Ok(event) => {
+                let at = EventContext { position: record.position, recorded_at: record.recorded_at, stream: &record.stream };
+                self.state.apply(&at, &event);
+            }
+            Err(DecodeError::UnknownType { .. }) => self.skipped += 1,
+            Err(e) => {
+                return Err(FoldError::Malformed {
+                    position: record.position,
+                    event_type: record.event_type.clone(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        self.position = record.position;
+        self.last_hash = record.hash;
+        Ok(())
+    }
+
+    /// The canonical bytes of position, chain hash, skipped count and state.
+    pub fn encode(&self) -> Vec<u8> {
+        let envelope = Envelope {
+            format: PROJECTED_FORMAT_VERSION,
+            position: self.position,
+            last_hash: self.last_hash,
+            skipped: self.skipped,
+            state: self.state.encode(),
+        };
+        encode_state(&envelope)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {
+        let envelope: Envelope = decode_state(P::NAME, bytes)?;
+        if envelope.format != PROJECTED_FORMAT_VERSION {
+            return Err(StateDecodeError::UnsupportedFormat { found: envelope.format, supported: PROJECTED_FORMAT_VERSION });
+        }
+        let state = P::decode(&envelope.state)?;
+        let decoded = Projected { position: envelope.position, last_hash: envelope.last_hash, skipped: envelope.skipped, state };
+        // Paired check: only canonical bytes are accepted, so equal states
+        // always have equal bytes, stored or recomputed.
+        if decoded.encode() != bytes {
+            return Err(StateDecodeError::NotCanonical { name: P::NAME });
+        }
+        Ok(decoded)
+    }
+}
