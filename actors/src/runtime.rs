@@ -51,7 +51,7 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 16, arbiters: 2 }
+        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: 2 }
     }
 }
 

@@ -12,8 +12,9 @@
 //!
 //! Retries: `WrongExpectedVersion` (another actor wrote one of the streams),
 //! a deduplicated append or an event id conflict (our view was stale) mark
-//! the streams stale and decide again; `ClockWentBackwards` raises the clock
-//! floor and decides again. After `max_attempts` the command fails with
+//! the streams stale and decide again (with jittered back-off on contention);
+//! `ClockWentBackwards` raises the clock floor and appends the same decision
+//! again with a later record time. After `max_attempts` the command fails with
 //! `Contention` and nothing is written.
 
 use std::cell::RefCell;
@@ -23,7 +24,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, AsyncContext, AtomicResponse, Context, Handler, Message, WrapFuture};
+use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 use encore_domain::aggregate::Decision;
 use encore_domain::{Event, EventCodec, Timestamp};
 use encore_ledger::{AppendError, Appended, EventId, ExpectedVersion, NewEvent, StreamAppend, StreamId};
@@ -199,22 +200,6 @@ impl<S: StreamState> Handler<MarkStale> for StreamActor<S> {
     }
 }
 
-/// Stops the actor (used by the directory only through dropping addresses;
-/// kept for an explicit shutdown).
-pub struct Stop;
-
-impl Message for Stop {
-    type Result = ();
-}
-
-impl<S: StreamState> Handler<Stop> for StreamActor<S> {
-    type Result = ();
-
-    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
-        ctx.stop();
-    }
-}
-
 /// The caught-up state: loaded on first use, reread when stale.
 async fn current<S: StreamState>(stream: StreamId, core: Rc<RefCell<Core<S>>>, shared: Arc<Shared>) -> Result<Arc<S>, RuntimeError> {
     let previous = {
@@ -241,7 +226,7 @@ async fn current<S: StreamState>(stream: StreamId, core: Rc<RefCell<Core<S>>>, s
 }
 
 /// Catch up, decide, append, apply; retried as described in the module docs.
-async fn execute<S: StreamState, T>(
+async fn execute<S: StreamState, T: 'static>(
     stream: StreamId,
     core: Rc<RefCell<Core<S>>>,
     shared: Arc<Shared>,
@@ -249,17 +234,17 @@ async fn execute<S: StreamState, T>(
 ) -> Result<Outcome<T>, RuntimeError> {
     let attempts = shared.config.max_attempts.max(1);
     let mut contended = stream.as_str().to_string();
-    for _ in 0..attempts {
+    for attempt in 0..attempts {
         let state = current(stream.clone(), core.clone(), shared.clone()).await?;
         let now = shared.clock.now();
         let plan = decide.decide(state, shared.clone(), now).await?;
         if plan.decision.is_empty() {
             return Ok(Outcome { value: plan.outcome, events: Vec::new() });
         }
-        let (appends, flat) = encode(&plan.decision, &plan.key, now)?;
-        match shared.ledger.append_async(appends).await {
+        let appended = append(&shared, &plan, attempts).await?;
+        match appended {
             Ok(appended) if !appended.deduplicated => {
-                let events = recorded(&plan.decision, &appended, flat);
+                let events = recorded(&plan.decision, &appended);
                 publish(&stream, &core, &shared, &plan.decision).await;
                 return Ok(Outcome { value: plan.outcome, events });
             }
@@ -273,12 +258,39 @@ async fn execute<S: StreamState, T>(
             Err(AppendError::WrongExpectedVersion { stream: moved, .. }) => {
                 mark_stale(&stream, &core, &shared, moved.as_str()).await;
                 contended = moved.as_str().to_string();
+                back_off(&shared, attempt).await;
             }
-            Err(AppendError::ClockWentBackwards { previous, .. }) => shared.clock.observe(previous),
             Err(other) => return Err(RuntimeError::Append(other)),
         }
     }
     Err(RuntimeError::Contention { stream: contended, attempts })
+}
+
+/// Appends a decided plan. The record time is read from the clock right
+/// before the append (the events keep the decision time): when another
+/// actor's append with a later time got in first (`ClockWentBackwards`), the
+/// clock floor is raised to that time and the same decision appended again.
+async fn append<T>(shared: &Shared, plan: &Plan<T>, attempts: u32) -> Result<Result<Appended, AppendError>, RuntimeError> {
+    let mut result = Err(AppendError::Closed);
+    for _ in 0..attempts {
+        let appends = encode(&plan.decision, &plan.key, shared.clock.now())?;
+        result = shared.ledger.append_async(appends).await;
+        match &result {
+            Err(AppendError::ClockWentBackwards { previous, .. }) => shared.clock.observe(*previous),
+            _ => return Ok(result),
+        }
+    }
+    Ok(result)
+}
+
+/// Waits a little before deciding again on a contended stream: exponential
+/// (100 us doubling, capped at 5 ms) with jitter, so writers that keep
+/// colliding on one hot stream spread out instead of colliding again.
+async fn back_off(shared: &Shared, attempt: u32) {
+    let ceiling = (100u64 << attempt.min(6)).min(5_000);
+    let jitter = shared.next_challenge().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let micros = ceiling / 2 + jitter % (ceiling / 2 + 1);
+    actix_rt::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
 fn event_id(key: &[u8], stream: &str, version: u64) -> EventId {
@@ -292,11 +304,10 @@ fn event_id(key: &[u8], stream: &str, version: u64) -> EventId {
 }
 
 /// The decision as log appends: deterministic event ids (command key, stream,
-/// version), the runtime's time, every stream at its expected version.
-fn encode(decision: &Decision<Event>, key: &[u8], now: Timestamp) -> Result<(Vec<StreamAppend>, usize), RuntimeError> {
+/// version), the record time, every stream at its expected version.
+fn encode(decision: &Decision<Event>, key: &[u8], recorded_at: Timestamp) -> Result<Vec<StreamAppend>, RuntimeError> {
     let correlation = EventId::derive(CORRELATION_CONTEXT, key);
     let mut appends = Vec::with_capacity(decision.appends.len());
-    let mut flat = 0;
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
         let events = append
             .events
@@ -305,25 +316,24 @@ fn encode(decision: &Decision<Event>, key: &[u8], now: Timestamp) -> Result<(Vec
             .map(|(i, event)| NewEvent {
                 event_id: event_id(key, &append.stream, append.expected_version + 1 + i as u64),
                 event_type: event.event_type().to_string(),
-                recorded_at: now.micros(),
+                recorded_at: recorded_at.micros(),
                 correlation_id: correlation,
                 causation_id: EventId::NIL,
                 payload: event.encode_payload(),
             })
             .collect::<Vec<_>>();
-        flat += events.len();
         appends.push(StreamAppend {
             stream: StreamId::new(append.stream.clone())?,
             expected: ExpectedVersion::Exact(append.expected_version),
             events,
         });
     }
-    Ok((appends, flat))
+    Ok(appends)
 }
 
 /// The appended events with their positions and versions, in decision order.
-fn recorded(decision: &Decision<Event>, appended: &Appended, count: usize) -> Vec<Recorded> {
-    let mut out = Vec::with_capacity(count);
+fn recorded(decision: &Decision<Event>, appended: &Appended) -> Vec<Recorded> {
+    let mut out = Vec::with_capacity(appended.positions.len());
     let mut positions = appended.positions.iter();
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
         for (i, event) in append.events.iter().enumerate() {

@@ -10,8 +10,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: the log is intact, every expectation held, projections match
+  1  a check failed: damage in the log or an export, a failed scenario
+     expectation, projections or snapshots that disagree with a replay,
+     a kiosk script line that failed
+  2  the command could not run: bad argument, unreadable file, a store that
+     cannot be opened (the message names the bad value)";
+
 #[derive(Parser)]
-#[command(name = "encore", version, about = "Encore: an event-sourced ledger and actor runtime for content licensing")]
+#[command(name = "encore", version, about = "Encore: an event-sourced ledger and actor runtime for content licensing", after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,22 +28,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Append a sample log to an embedded store, read it back and verify it.
+    /// Run the built-in story on an embedded store and print balances, usage history and charisma ranking.
     Demo(cmd::demo::Args),
+    /// Run scenario scripts, each on a fresh store; exit 0 only if every expectation holds.
+    #[command(subcommand)]
+    Scenario(cmd::scenario::Command),
+    /// Audit a log: verify, rebuild, diff, as-of, export, verify-export.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
+    /// The embedded runtime of a license vending machine, reading commands from a terminal or a script.
+    Kiosk(cmd::kiosk::Args),
     /// Verify a log's hash chain and indexes; exit 1 and name the first bad position on damage.
     Verify(cmd::verify::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return cmd::usage_error(error),
+    };
     let outcome = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Scenario(command) => cmd::scenario::run(command),
+        Command::Audit(command) => cmd::audit::run(command),
+        Command::Kiosk(args) => cmd::kiosk::run(args),
         Command::Verify(args) => cmd::verify::run(args),
     };
     match outcome {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("encore: {message}");
+            eprintln!("encore: {}", cmd::one_line(&message));
             ExitCode::from(2)
         }
     }

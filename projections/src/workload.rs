@@ -76,14 +76,14 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -148,7 +148,7 @@ impl Workload {
     }
 
     fn tick(&mut self) -> i64 {
-        self.clock += 1 + (self.rng.next() % 3_000_000) as i64;
+        self.clock += 1 + (self.rng.next_u64() % 3_000_000) as i64;
         self.clock
     }
 
@@ -159,8 +159,8 @@ impl Workload {
         ops.push(self.distribution_op(at, vec![GroupEvent::DistributionConfigured { config }]));
         for i in 0..self.config.contents.max(1) {
             let content = id(ContentId::new(format!("song{i}")));
-            let price = 100 + (self.rng.next() % 20) * 50;
-            let condition = UseCondition { uses: 1 + (self.rng.next() % 5) as u32, valid_days: None };
+            let price = 100 + (self.rng.next_u64() % 20) * 50;
+            let condition = UseCondition { uses: 1 + (self.rng.next_u64() % 5) as u32, valid_days: None };
             let sealed_key = SealedContentKey(blake3::hash(content.as_str().as_bytes()).as_bytes().to_vec());
             let at = self.tick();
             let listed = ContentListed { content: content.clone(), price: Money(price), condition, sealed_key, at: Timestamp(at) };
@@ -258,7 +258,7 @@ impl Workload {
         self.opened += 1;
         let at = self.tick();
         let t = Timestamp(at);
-        let amount = 1_000 + (self.rng.next() % 10) * 500;
+        let amount = 1_000 + (self.rng.next_u64() % 10) * 500;
         let c = &mut self.cards[i];
         c.opened = true;
         c.balance = amount;
@@ -282,7 +282,7 @@ impl Workload {
     fn load(&mut self) -> Option<Op> {
         let i = self.some_card()?;
         let at = self.tick();
-        let amount = 500 + (self.rng.next() % 8) * 250;
+        let amount = 500 + (self.rng.next_u64() % 8) * 250;
         let c = &mut self.cards[i];
         c.balance += amount;
         let loaded = CardLoaded { account: c.account.clone(), amount: Money(amount), balance_after: Money(c.balance), at: Timestamp(at) };

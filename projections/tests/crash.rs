@@ -83,7 +83,7 @@ fn killed_while_projecting_then_resumed_equals_an_uninterrupted_run() {
                 lines.push(line);
             }
         }
-        std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 40_000));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         reader.join().unwrap();

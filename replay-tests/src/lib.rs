@@ -24,5 +24,5 @@ pub mod script;
 pub mod transcript;
 mod verbs;
 
-pub use runner::{run_script, run_script_in, RunError, Transcript};
+pub use runner::{error_kind, run_script, run_script_in, RunError, Session, Transcript, START};
 pub use script::{Outcome, ParseError, Script, Step};

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use encore_actors::{ManualClock, Runtime, RuntimeConfig, RuntimeError, Secrets};
+
 use encore_domain::{EventCodec, Timestamp};
 use encore_ledger::{Ledger, LedgerOptions};
 
@@ -73,21 +74,53 @@ pub fn run_script_in(script: &Script, db: &Path) -> Result<Transcript, RunError>
 
 async fn run_steps(script: &Script, ledger: Ledger) -> Result<(String, Names), RunError> {
     let clock = Arc::new(ManualClock::new(START));
-    let runtime = Runtime::open(ledger, clock.clone(), Secrets::from_seed(b"encore scenarios"), RuntimeConfig::default());
-    let mut world = World::new(runtime, clock, Names::default());
+    let mut session = Session::open(ledger, clock.clone(), clock, Secrets::from_seed(b"encore scenarios"));
     let mut text = String::new();
     for step in &script.steps {
-        let result = verbs::dispatch(&mut world, step).await;
-        let entry = check(script, step, result, &world.names)?;
-        text.push_str(&entry);
+        text.push_str(&session.step(script, step).await?);
     }
     let mut head = String::from("names:\n");
-    for (name, real) in world.names.table() {
+    for (name, real) in session.world.names.table() {
         head.push_str(&format!("  {name} = {real}\n"));
     }
-    let World { runtime, names, .. } = world;
-    runtime.shutdown();
-    Ok((format!("{head}\n{text}"), names))
+    Ok((format!("{head}\n{text}"), session.close()))
+}
+
+/// A runtime that executes scenario lines one at a time: the scenario runner
+/// feeds it a script; the kiosk feeds it what the operator and customers type.
+pub struct Session {
+    world: World,
+}
+
+impl Session {
+    /// Starts a runtime over `ledger`. `clock` is what the runtime reads;
+    /// `manual` is what `clock set/advance` move (scenarios), if anything.
+    pub fn open(ledger: Ledger, clock: Arc<dyn encore_actors::Clock>, manual: Arc<ManualClock>, secrets: Secrets) -> Session {
+        let runtime = Runtime::open(ledger, clock, secrets, RuntimeConfig::default());
+        Session { world: World::new(runtime, manual, Names::default()) }
+    }
+
+    /// Runs one step and returns its transcript entry, or why it failed.
+    pub async fn step(&mut self, script: &Script, step: &Step) -> Result<String, RunError> {
+        let result = verbs::dispatch(&mut self.world, step).await;
+        check(script, step, result, &self.world.names)
+    }
+
+    /// Replaces real identifiers in `text` with the names the session used.
+    pub fn readable(&self, text: &str) -> String {
+        self.world.names.readable(text)
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        self.world.runtime.ledger()
+    }
+
+    /// Stops the runtime and returns the names it used.
+    pub fn close(self) -> Names {
+        let World { runtime, names, .. } = self.world;
+        runtime.shutdown();
+        names
+    }
 }
 
 /// What a step did, or why it failed.

@@ -67,7 +67,6 @@ pub fn usage_table(usage: &UsageHistory) -> String {
             let kind = match u.kind {
                 UsageKind::Bought => "bought",
                 UsageKind::Played => "played",
-                _ => "used",
             };
             out.push_str(&format!("  @{:<5} {:<7} {:<14} at {}\n", u.position, kind, u.content.as_str(), u.station));
         }

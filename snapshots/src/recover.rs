@@ -122,7 +122,7 @@ fn skip(subject: &str, version: u64, reason: SkipReason, skipped: &mut Vec<Skipp
 /// Stored snapshots under `prefix`, newest first, with the number of their key.
 fn newest_first(ledger: &Ledger, prefix: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, LoadError> {
     let mut entries: Vec<(u64, Vec<u8>)> = ledger.scan_aux(prefix)?.into_iter().filter_map(|(k, v)| key_number(prefix, &k).map(|n| (n, v))).collect();
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     Ok(entries)
 }
 

@@ -148,7 +148,8 @@ fn edit(change: impl FnOnce(&mut Snapshot)) -> impl FnOnce(Vec<u8>) -> Vec<u8> {
 #[test]
 fn a_snapshot_that_does_not_check_out_is_skipped_and_the_state_is_still_right() {
     type Change = Box<dyn FnOnce(Vec<u8>) -> Vec<u8>>;
-    let cases: Vec<(&str, Change, fn(&SkipReason) -> bool)> = vec![
+    type Expect = fn(&SkipReason) -> bool;
+    let cases: Vec<(&str, Change, Expect)> = vec![
         ("flipped byte in the state", Box::new(|mut b: Vec<u8>| { let n = b.len() - 3; b[n] ^= 0x01; b }), |r| *r == SkipReason::StateHashMismatch),
         ("not CBOR", Box::new(|_| b"\xff\xfe garbage".to_vec()), |r| matches!(r, SkipReason::Undecodable(_))),
         ("newer format", Box::new(edit(|s| s.format = 2)), |r| *r == SkipReason::UnsupportedFormat { found: 2 }),

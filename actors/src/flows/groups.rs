@@ -47,13 +47,10 @@ pub fn register(user: UserId, service: ServiceId, limits: GroupLimits) -> impl F
 /// Runs one single-device command (`DeviceCommand`) on the device's actor.
 pub fn device_command(command: DeviceCommand) -> impl Fn(Arc<Device>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
     move |device, _shared, now| {
-        let result = device
-            .decide(&command, now)
-            .map_err(RuntimeError::from)
-            .and_then(|events| {
-                let stream = device.stream().or_else(|| provisioned_stream(&command)).unwrap_or_default();
-                Ok(plan((), single(stream, device.version(), events), "device"))
-            });
+        let result = device.decide(&command, now).map_err(RuntimeError::from).map(|events| {
+            let stream = device.stream().or_else(|| provisioned_stream(&command)).unwrap_or_default();
+            plan((), single(stream, device.version(), events), "device")
+        });
         ready(result)
     }
 }

@@ -1,68 +1,103 @@
-//! `encore demo [--db DIR]`: append a small sample log (a few streams, a few
-//! hundred events), read it back and verify it. Running it again appends
-//! another run to the same log.
+//! `encore demo [--db DIR]`: runs the built-in story (`src/demo.scn`, a
+//! scenario script) on the embedded store at `DIR/log`, stores the live
+//! projections' checkpoints and snapshots beside it (so `encore audit rebuild`
+//! has something to compare), then prints the balances, usage history and
+//! charisma ranking and a verify line.
+//!
+//! `DIR/DEMO` marks a directory as the demo's: a second run replaces a
+//! previous demo; a directory holding anything else is refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::Duration;
 
-use encore_ledger::{Direction, EventId, ExpectedVersion, Ledger, LedgerOptions, NewEvent, StreamAppend, StreamId};
+use encore_ledger::{Ledger, LedgerOptions};
+use encore_projections::{Balances, CharismaRankings, Projection, ProjectionRunner, RunnerOptions, UsageHistory};
+use encore_replay_tests::{run_script_in, Script};
+use encore_snapshots::{snapshot_projection, snapshot_streams, SnapshotPolicy};
+
+/// The story, as a scenario script.
+pub const STORY: &str = include_str!("../demo.scn");
+/// The marker file naming a directory as the demo's.
+pub const MARKER: &str = "DEMO";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The log directory (created if missing).
+    /// The demo directory: the log goes in DIR/log. Created if missing; a
+    /// previous demo there is replaced; anything else is refused.
     #[arg(long, default_value = super::DEFAULT_DB)]
     pub db: PathBuf,
 }
 
-const CARDS: u64 = 5;
-const PURCHASES: u64 = 100;
-
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let log = Ledger::open(&args.db, LedgerOptions::default()).map_err(|e| e.to_string())?;
-    let start = log.head();
-    println!("log {} opened at position {}", args.db.display(), start.position);
-    let now = now_micros().max(start.recorded_at);
-    let started = Instant::now();
-    for n in 0..PURCHASES {
-        let card = StreamId::new(format!("card-demo-{}", n % CARDS)).map_err(|e| e.to_string())?;
-        let account = StreamId::new(format!("account-demo-{}", n % CARDS)).map_err(|e| e.to_string())?;
-        let id = |part: u64| EventId::derive("encore demo event", format!("{}:{n}:{part}", start.position).as_bytes());
-        let event = |part, kind: &str| NewEvent::new(id(part), kind, now, format!("demo purchase {n}").into_bytes());
-        let appends = vec![
-            StreamAppend { stream: account, expected: ExpectedVersion::Any, events: vec![event(0, "Charged")] },
-            StreamAppend { stream: card, expected: ExpectedVersion::Any, events: vec![event(1, "LicenseIssued"), event(2, "LicenseWrittenToCard")] },
-        ];
-        log.append(appends).map_err(|e| e.to_string())?;
-    }
-    let elapsed = started.elapsed();
-    let head = log.head();
-    println!("appended {} events in {} atomic two-stream appends ({:.1} ms, each durable)", head.position - start.position, PURCHASES, elapsed.as_secs_f64() * 1e3);
-    print_streams(&log)?;
+    prepare(&args.db)?;
+    let log_dir = args.db.join("log");
+    let script = Script::parse(Path::new("demo.scn"), STORY).map_err(|e| e.to_string())?;
+    println!("demo: running the built-in story ({} steps) on {}", script.steps.len(), log_dir.display());
+    let transcript = run_script_in(&script, &log_dir).map_err(|e| format!("the demo story failed: {e}"))?;
+    let tables = transcript.text.find("== balances ==").map(|at| &transcript.text[at..]).unwrap_or("");
+    print!("\n{tables}");
+    let log = Ledger::open(&log_dir, LedgerOptions::default()).map_err(|e| format!("cannot reopen {}: {e}", log_dir.display()))?;
+    store_derived(&log)?;
     let report = log.verify().map_err(|e| e.to_string())?;
     match report.first_problem() {
-        None => println!("verified: {} records, head {} hash {}", report.records, head.position, super::hex(&head.hash)),
-        Some(p) => {
-            println!("verification FAILED: {p}");
-            return Ok(ExitCode::from(1));
+        None => {
+            println!("\nverified: {} records, head {} hash {}", report.records, report.head.position, super::hex(&report.head.hash));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(problem) => {
+            println!("\nverification FAILED: {problem}");
+            Ok(ExitCode::from(1))
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn print_streams(log: &Ledger) -> Result<(), String> {
-    println!("{:<18} {:>8} {:<22}", "stream", "version", "newest event");
-    for n in 0..CARDS {
-        for prefix in ["account-demo", "card-demo"] {
-            let stream = StreamId::new(format!("{prefix}-{n}")).map_err(|e| e.to_string())?;
-            let newest = log.read_stream(&stream, u64::MAX, Direction::Backwards, 1).map_err(|e| e.to_string())?;
-            let kind = newest.first().map(|r| r.event_type.clone()).unwrap_or_default();
-            println!("{:<18} {:>8} {:<22}", stream, log.stream_version(&stream).map_err(|e| e.to_string())?, kind);
+/// Makes `dir` ready for a new demo: creates it, or clears a previous demo;
+/// refuses a directory that holds anything else.
+fn prepare(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(format!("--db {}: not a directory", dir.display()));
+        }
+        let mut entries = std::fs::read_dir(dir).map_err(|e| format!("--db {}: {e}", dir.display()))?;
+        let empty = entries.next().is_none();
+        if !empty {
+            if !dir.join(MARKER).is_file() {
+                return Err(format!(
+                    "--db {} holds something that is not an encore demo (no {MARKER} marker); choose another directory or empty it",
+                    dir.display()
+                ));
+            }
+            println!("demo: replacing the previous demo in {}", dir.display());
+            let log = dir.join("log");
+            if log.exists() {
+                std::fs::remove_dir_all(&log).map_err(|e| format!("cannot remove {}: {e}", log.display()))?;
+            }
         }
     }
-    Ok(())
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), "This directory holds the log of `encore demo`; the next demo run replaces it.\n")
+        .map_err(|e| format!("cannot write {}: {e}", dir.join(MARKER).display()))
 }
 
-fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
+/// Runs the three live projections to the head and checkpoints them, then
+/// snapshots the actor streams and the projections, as a deployment would.
+fn store_derived(log: &Ledger) -> Result<(), String> {
+    checkpoint::<Balances>(log)?;
+    checkpoint::<UsageHistory>(log)?;
+    checkpoint::<CharismaRankings>(log)?;
+    snapshot_streams(log, SnapshotPolicy { every: 2 }).map_err(|e| e.to_string())?;
+    let balances = encore_projections::rebuild::<Balances>(log).map_err(|e| e.to_string())?;
+    snapshot_projection(log, &balances).map_err(|e| e.to_string())?;
+    let usage = encore_projections::rebuild::<UsageHistory>(log).map_err(|e| e.to_string())?;
+    snapshot_projection(log, &usage).map_err(|e| e.to_string())?;
+    let charisma = encore_projections::rebuild::<CharismaRankings>(log).map_err(|e| e.to_string())?;
+    snapshot_projection(log, &charisma).map_err(|e| e.to_string())
+}
+
+fn checkpoint<P: Projection>(log: &Ledger) -> Result<(), String> {
+    let options = RunnerOptions { idle: Duration::from_millis(10), ..RunnerOptions::default() };
+    let mut runner = ProjectionRunner::<P>::open(log, options).map_err(|e| format!("projection {}: {e}", P::NAME))?;
+    runner.catch_up().map_err(|e| format!("projection {}: {e}", P::NAME))?;
+    runner.checkpoint().map_err(|e| format!("projection {}: {e}", P::NAME))
 }

@@ -1,12 +1,106 @@
 //! One module per verb. Each exposes `Args` (clap) and `run(Args) -> Result<ExitCode, String>`;
 //! an `Err` is a readable one-line message, printed by `main` with exit code 2.
+//! Shared helpers: hex, JSON escaping, progress bars, clap errors as one line.
 
+pub mod audit;
 pub mod demo;
+pub mod kiosk;
+pub mod scenario;
 pub mod verify;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The store `encore demo` uses when no `--db` is given.
 pub const DEFAULT_DB: &str = "encore-data";
 
+/// Runs shorter than this many records get no progress bar.
+const PROGRESS_MIN: u64 = 10_000;
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A JSON string literal (quotes included) for `text`.
+pub fn json_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A progress bar on stderr for `len` records; hidden when stderr is not a
+/// terminal or the run is short.
+pub fn progress(len: u64, message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() || len < PROGRESS_MIN {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(message);
+    bar
+}
+
+/// A spinner on stderr for a step whose length is unknown (hidden off a terminal).
+pub fn spinner(message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A message squeezed onto one line.
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// clap's verdict: help and version print as usual (exit 0); a usage error
+/// becomes one line naming the bad value (exit 2).
+pub fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
+            eprintln!("encore: {first} (see `encore --help`)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_control_characters() {
+        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
 }

@@ -150,7 +150,7 @@ impl WriterHandle {
         let head = store.watch.get();
         let thread = std::thread::Builder::new()
             .name("encore-ledger-writer".into())
-            .spawn(move || Writer { store, head }.run(receiver))
+            .spawn(move || Writer { store, head, versions: VersionCache::default() }.run(receiver))
             .unwrap_or_else(|e| panic!("cannot start the ledger writer thread: {e}"));
         WriterHandle { sender, thread }
     }
@@ -168,6 +168,29 @@ struct Writer {
     store: Arc<Store>,
     /// The durable head: only moves after a successful synced write.
     head: Head,
+    /// Durable stream versions this writer has read or written.
+    versions: VersionCache,
+}
+
+/// Stream versions known to be durable. The writer thread is the only writer
+/// of the log, so a version it wrote or read stays true until it writes
+/// again; the cache is cleared wholesale when it grows past its bound.
+#[derive(Default)]
+struct VersionCache(HashMap<StreamId, u64>);
+
+const VERSION_CACHE_ENTRIES: usize = 1 << 20;
+
+impl VersionCache {
+    fn get(&self, stream: &StreamId) -> Option<u64> {
+        self.0.get(stream).copied()
+    }
+
+    fn insert(&mut self, stream: StreamId, version: u64) {
+        if self.0.len() >= VERSION_CACHE_ENTRIES && !self.0.contains_key(&stream) {
+            self.0.clear();
+        }
+        self.0.insert(stream, version);
+    }
 }
 
 impl Writer {
@@ -191,14 +214,23 @@ impl Writer {
             }
             return;
         }
-        let mut staged = Staged::new(self.head);
-        let results: Vec<_> = group.iter().map(|r| staged.stage(&self.store, &r.appends)).collect();
+        let mut staged = Staged::new(self.store.clone(), self.head);
+        if let Err(e) = staged.prefetch(&mut self.versions, &group) {
+            for request in group {
+                let _ = request.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        let results: Vec<_> = group.iter().map(|r| staged.stage(&self.versions, &r.appends)).collect();
         let outcome = if staged.records.is_empty() { Ok(()) } else { self.write(staged.batch) };
         match outcome {
             Ok(()) => {
                 if staged.head.position != self.head.position {
                     self.head = staged.head;
                     self.store.watch.publish(self.head);
+                }
+                for (stream, version) in staged.versions.drain() {
+                    self.versions.insert(stream, version);
                 }
                 for (request, result) in group.into_iter().zip(results) {
                     let _ = request.reply.send(result);
@@ -229,28 +261,68 @@ impl Writer {
 /// One group's tentative state: the head as if the staged records were
 /// written, the streams and event ids they touch, and the batch.
 struct Staged {
+    store: Arc<Store>,
     head: Head,
     batch: WriteBatch,
+    /// Versions of the streams this group wrote (not yet durable).
     versions: HashMap<StreamId, u64>,
+    /// Event ids this group wrote, to their index in `records`.
     ids: HashMap<EventId, usize>,
+    /// Event ids of the group that were already in the log, and where.
+    stored_ids: HashMap<EventId, u64>,
     records: Vec<Record>,
 }
 
 impl Staged {
-    fn new(head: Head) -> Self {
-        Staged { head, batch: WriteBatch::default(), versions: HashMap::new(), ids: HashMap::new(), records: Vec::new() }
+    fn new(store: Arc<Store>, head: Head) -> Self {
+        Staged {
+            store,
+            head,
+            batch: WriteBatch::default(),
+            versions: HashMap::new(),
+            ids: HashMap::new(),
+            stored_ids: HashMap::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Looks up, in two batched reads for the whole group, every event id
+    /// the group mentions and the version of every stream the cache lacks.
+    fn prefetch(&mut self, cache: &mut VersionCache, group: &[Request]) -> Result<(), AppendError> {
+        let store = self.store.clone();
+        let cfs = Cfs::of(&store);
+        let storage = |e: rocksdb::Error| AppendError::Storage { cause: e.into_string() };
+        let ids: Vec<EventId> = group.iter().flat_map(|r| &r.appends).flat_map(|a| &a.events).map(|e| e.event_id).collect();
+        let found = store.db.batched_multi_get_cf(cfs.ids, ids.iter().map(|id| id.0.as_slice()), false);
+        for (id, value) in ids.iter().zip(found) {
+            if let Some(position) = value.map_err(storage)?.as_deref().and_then(parse_u64) {
+                self.stored_ids.insert(*id, position);
+            }
+        }
+        let mut missing: Vec<&StreamId> = group.iter().flat_map(|r| &r.appends).map(|a| &a.stream).filter(|s| cache.get(s).is_none()).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let found = store.db.batched_multi_get_cf(cfs.heads, missing.iter().map(|s| s.as_str().as_bytes()), false);
+        for (stream, value) in missing.into_iter().zip(found) {
+            let version = match value.map_err(storage)? {
+                None => 0,
+                Some(v) => parse_u64(&v).ok_or_else(|| AppendError::Storage { cause: format!("stream head of {stream} is not a version") })?,
+            };
+            cache.insert(stream.clone(), version);
+        }
+        Ok(())
     }
 
     /// Checks one append against the log as it would be after the appends
     /// staged before it, and stages it. A refused append stages nothing.
-    fn stage(&mut self, store: &Store, appends: &[StreamAppend]) -> Result<Appended, AppendError> {
-        let known = self.known_positions(store, appends)?;
+    fn stage(&mut self, cache: &VersionCache, appends: &[StreamAppend]) -> Result<Appended, AppendError> {
+        let known = self.known_positions(appends);
         if known.iter().any(Option::is_some) {
-            return self.resolve_retry(store, appends, &known);
+            return self.resolve_retry(appends, &known);
         }
         let mut currents = Vec::with_capacity(appends.len());
         for append in appends {
-            let current = self.current_version(store, &append.stream)?;
+            let current = self.current_version(cache, &append.stream)?;
             if !append.expected.admits(current) {
                 return Err(AppendError::WrongExpectedVersion { stream: append.stream.clone(), expected: append.expected, actual: current });
             }
@@ -260,11 +332,12 @@ impl Staged {
         if first.recorded_at < self.head.recorded_at {
             return Err(AppendError::ClockWentBackwards { event_id: first.event_id, recorded_at: first.recorded_at, previous: self.head.recorded_at });
         }
-        Ok(self.stage_records(store, appends, &currents))
+        Ok(self.stage_records(appends, &currents))
     }
 
-    fn stage_records(&mut self, store: &Store, appends: &[StreamAppend], currents: &[u64]) -> Appended {
-        let cfs = Cfs::of(store);
+    fn stage_records(&mut self, appends: &[StreamAppend], currents: &[u64]) -> Appended {
+        let store = self.store.clone();
+        let cfs = Cfs::of(&store);
         let mut positions = Vec::new();
         let mut streams = Vec::with_capacity(appends.len());
         for (append, &current) in appends.iter().zip(currents) {
@@ -309,26 +382,20 @@ impl Staged {
     }
 
     /// Where each event id of the append already is (staged or stored).
-    fn known_positions(&self, store: &Store, appends: &[StreamAppend]) -> Result<Vec<Option<u64>>, AppendError> {
-        let cf = Cfs::of(store).ids;
-        let events: Vec<&NewEvent> = appends.iter().flat_map(|a| &a.events).collect();
-        let stored = store.db.batched_multi_get_cf(cf, events.iter().map(|e| e.event_id.0.as_slice()), false);
-        events
+    fn known_positions(&self, appends: &[StreamAppend]) -> Vec<Option<u64>> {
+        appends
             .iter()
-            .zip(stored)
-            .map(|(event, stored)| {
-                if let Some(&i) = self.ids.get(&event.event_id) {
-                    return Ok(Some(self.records[i].position));
-                }
-                let stored = stored.map_err(|e| AppendError::Storage { cause: e.into_string() })?;
-                Ok(stored.and_then(|v| parse_u64(&v)))
+            .flat_map(|a| &a.events)
+            .map(|e| match self.ids.get(&e.event_id) {
+                Some(&i) => Some(self.records[i].position),
+                None => self.stored_ids.get(&e.event_id).copied(),
             })
             .collect()
     }
 
     /// Every event already appended with the same content: return the
     /// original positions. Anything else is an error.
-    fn resolve_retry(&self, store: &Store, appends: &[StreamAppend], known: &[Option<u64>]) -> Result<Appended, AppendError> {
+    fn resolve_retry(&self, appends: &[StreamAppend], known: &[Option<u64>]) -> Result<Appended, AppendError> {
         let events: Vec<(&StreamId, &NewEvent)> = appends.iter().flat_map(|a| a.events.iter().map(move |e| (&a.stream, e))).collect();
         let (first_known, first_position) = events
             .iter()
@@ -341,7 +408,7 @@ impl Staged {
             let Some(position) = *position else {
                 return Err(AppendError::PartialRetry { appended: first_known, position: first_position, new: event.event_id });
             };
-            let record = self.record_at(store, position)?;
+            let record = self.record_at(position)?;
             if !record.same_event(stream, event) {
                 return Err(AppendError::EventIdConflict { event_id: event.event_id, position });
             }
@@ -354,20 +421,20 @@ impl Staged {
         Ok(Appended { positions, streams: ranges, deduplicated: true })
     }
 
-    fn record_at(&self, store: &Store, position: u64) -> Result<Record, AppendError> {
+    fn record_at(&self, position: u64) -> Result<Record, AppendError> {
         if let Some(record) = self.records.iter().find(|r| r.position == position) {
             return Ok(record.clone());
         }
-        store.read_record(position).map_err(|e| AppendError::Storage { cause: e.to_string() })?.ok_or(AppendError::Storage {
+        self.store.read_record(position).map_err(|e| AppendError::Storage { cause: e.to_string() })?.ok_or(AppendError::Storage {
             cause: format!("event index names position {position} but no record is there"),
         })
     }
 
-    fn current_version(&self, store: &Store, stream: &StreamId) -> Result<u64, AppendError> {
+    fn current_version(&self, cache: &VersionCache, stream: &StreamId) -> Result<u64, AppendError> {
         if let Some(&v) = self.versions.get(stream) {
             return Ok(v);
         }
-        store.stream_version(stream).map_err(|e| AppendError::Storage { cause: e.to_string() })
+        cache.get(stream).ok_or_else(|| AppendError::Storage { cause: format!("stream {stream} was not prefetched") })
     }
 }
 

@@ -19,6 +19,7 @@ pub(super) async fn run(world: &mut World, args: &Args<'_>) -> Result<Done, Fail
         "pcs" | "pds" | "recorders" => group(world, args, what).await?,
         "reliability" | "charisma" | "reward" => distribution(world, args, what).await?,
         "bought" | "played" | "purchases" | "plays" => usage(world, args, what)?,
+        "pending" => pending(world, args).await?,
         other => return Err(Usage(format!("cannot expect {other:?} (see docs/SCENARIOS.md)")).into()),
     };
     if expected != got {
@@ -35,7 +36,8 @@ fn rest(args: &Args<'_>, from: usize) -> String {
 
 async fn account(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check, Failure> {
     let name = args.word(2, "account")?;
-    let account = world.runtime.account(&world.account(name)?).await?;
+    let id = world.account(name)?;
+    let account = world.runtime.account(&id).await?;
     let got = match what {
         "balance" => account.balance.units(),
         _ => account.declines,
@@ -45,8 +47,10 @@ async fn account(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check
 
 async fn card(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check, Failure> {
     let (card_name, content_name) = (args.word(2, "card")?, args.word(3, "content")?);
-    let card = world.runtime.card(&world.card(card_name)?).await?;
-    let license = card.licenses.get(&world.content(content_name)?);
+    let id = world.card(card_name)?;
+    let card = world.runtime.card(&id).await?;
+    let content = world.content(content_name)?;
+    let license = card.licenses.get(&content);
     let got = match what {
         "uses" => license.map(|l| l.terms.uses_left.to_string()).unwrap_or_else(|| "no license".into()),
         _ => if license.is_some() { "yes" } else { "no" }.to_string(),
@@ -56,7 +60,8 @@ async fn card(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check, F
 
 async fn device(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check, Failure> {
     let name = args.word(2, "device")?;
-    let device = world.runtime.device(&world.device(name)?).await?;
+    let id = world.device(name)?;
+    let device = world.runtime.device(&id).await?;
     let (expected, got) = match what {
         "sources" => {
             let mut want = BTreeSet::new();
@@ -90,7 +95,7 @@ async fn device(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check,
     Ok((name.into(), expected, got))
 }
 
-fn source(world: &mut World, word: &str) -> Result<SourceId, Usage> {
+pub(super) fn source(world: &mut World, word: &str) -> Result<SourceId, Usage> {
     match word.split_once(':') {
         Some(("group", user)) => Ok(SourceId::Group(world.group_of(user)?)),
         Some(("recorder", rec)) => Ok(SourceId::Recorder(world.recorder(rec)?)),
@@ -161,4 +166,18 @@ fn usage(world: &mut World, args: &Args<'_>, what: &str) -> Result<Check, Failur
         _ => history.content(&world.content(name)?).plays,
     };
     Ok((name.into(), args::number(args.word(3, "count")?, what)?.to_string(), got.to_string()))
+}
+
+/// `expect pending KIOSK CONTENT... | none`: the content ids the card in the
+/// kiosk asks for and holds no live license of (002 claims 3, 5, 11).
+async fn pending(world: &mut World, args: &Args<'_>) -> Result<Check, Failure> {
+    let name = args.word(2, "kiosk")?;
+    let kiosk = world.device(name)?;
+    let mut want = BTreeSet::new();
+    for content in args.rest(3).iter().filter(|w| *w != "none") {
+        want.insert(world.content(content)?.to_string());
+    }
+    let have: BTreeSet<String> = world.runtime.kiosk_pending(&kiosk).await?.iter().map(ToString::to_string).collect();
+    let show = |s: &BTreeSet<String>| if s.is_empty() { "none".to_string() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") };
+    Ok((name.into(), show(&want), show(&have)))
 }

@@ -79,6 +79,7 @@ pub(super) async fn run(world: &mut World, args: &Args<'_>) -> Result<Done, Fail
             let bp = u32::try_from(bp).map_err(|_| Usage(format!("discount {bp} is too large")))?;
             Ok(Done::from(world.runtime.set_reward(&group, bp).await?))
         }
+        "tamper" => tamper(world, args).await,
         "sync" => {
             let device = world.device(args.word(1, "device")?)?;
             Ok(Done::from(world.runtime.sync_reputation(&device).await?))
@@ -200,4 +201,45 @@ async fn charisma(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let points = args.option("points").map(|p| args::number(p, "points")).transpose()?.unwrap_or(1);
     let config = DistributionConfig { points_per_purchase: points, policy };
     Ok(Done::from(world.runtime.configure_distribution(config).await?))
+}
+
+/// `tamper DEVICE add group:USER | recorder:REC`: an attacker rewrites the
+/// device's stored source id list without knowing the device secret (003
+/// [0152], [0315]). The runner appends a `SourceIdAdded` to the device's
+/// stream directly, its integrity value sealed under a guessed key, so the
+/// device's list no longer passes its check. Only scenarios do this; the
+/// runtime never writes such an event.
+async fn tamper(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
+    use encore_domain::groups::source_list::seal_list;
+    use encore_domain::groups::{device_stream, DeviceSecret, GroupEvent, SourceEntry};
+    use encore_domain::{Event, EventCodec};
+    use encore_ledger::{EventId, ExpectedVersion, NewEvent, StreamAppend, StreamId};
+
+    let name = args.word(1, "device")?;
+    if args.word(2, "add")? != "add" {
+        return Err(Usage("use `tamper DEVICE add group:USER|recorder:REC`".into()).into());
+    }
+    let device = world.device(name)?;
+    let source = super::expect::source(world, args.word(3, "source id")?)?;
+    let state = world.runtime.device(&device).await?;
+    let mut list = state.source_list().clone();
+    let entry = SourceEntry::new(source, None);
+    list.upsert(entry.clone());
+    let guessed = DeviceSecret::from_bytes(*blake3::hash(format!("an attacker's guess for {name}").as_bytes()).as_bytes());
+    let event = Event::from(GroupEvent::SourceIdAdded { device: device.clone(), entry, icv: seal_list(&guessed, &device, &list) });
+    let stream = device_stream(&device);
+    let ledger = world.runtime.ledger().clone();
+    let stream_id = StreamId::new(stream.clone()).map_err(|e| Usage(format!("stream {stream}: {e}")))?;
+    let version = ledger.stream_version(&stream_id).map_err(|e| Usage(format!("reading {stream}: {e}")))?;
+    let new = NewEvent::new(
+        EventId::derive("encore scenario tamper v1", format!("{stream}#{}", version + 1).as_bytes()),
+        event.event_type(),
+        world.runtime.now().micros(),
+        event.encode_payload(),
+    );
+    let append = StreamAppend { stream: stream_id, expected: ExpectedVersion::Exact(version), events: vec![new] };
+    let appended = ledger.append_async(vec![append]).await.map_err(|e| Usage(format!("tampering with {stream}: {e}")))?;
+    let position = appended.positions.first().copied().unwrap_or(0);
+    let recorded = encore_actors::Recorded { position, stream, version: version + 1, event };
+    Ok(Done { events: vec![recorded], note: Some(format!("{name}'s list rewritten without its secret")) })
 }

@@ -62,7 +62,7 @@ async fn issue_card(world: &mut World, args: &Args<'_>) -> Result<Done, Failure>
     let expires = expiry(world, args)?;
     let done = Done::from(world.runtime.issue_card(&card, &account, expires).await?);
     let chip = world.runtime.secrets().genuine_chip(card);
-    world.chips.insert(name.to_string(), chip);
+    world.chips.insert(name.to_string(), std::sync::Arc::new(chip));
     Ok(done)
 }
 
@@ -72,7 +72,7 @@ fn forge_card(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let target = args.option("as").ok_or_else(|| Usage("card forge needs `as CARD`".into()))?;
     let card = world.card(target)?;
     let key = DeviceKey::from_bytes(*blake3::hash(format!("forged by the scenario: {fake}").as_bytes()).as_bytes());
-    world.chips.insert(fake.to_string(), CardChip::with_key(card, key));
+    world.chips.insert(fake.to_string(), std::sync::Arc::new(CardChip::with_key(card, key)));
     Ok(Done::note(format!("{fake} claims to be {target}")))
 }
 
@@ -102,7 +102,8 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     match args.word(1, "insert, buy, pending or eject")? {
         "insert" => {
             let card = args.word(3, "card")?;
-            let outcome = world.runtime.kiosk_insert(&kiosk, world.chip(card)?).await?;
+            let chip = world.chip(card)?;
+            let outcome = world.runtime.kiosk_insert(&kiosk, &chip).await?;
             world.kiosk_slots.insert(name.to_string(), card.to_string());
             Ok(Done::noted(outcome))
         }
@@ -111,7 +112,7 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
             let content = world.content(args.word(3, "content")?)?;
             let purchase = world.purchase(args)?;
             let context = context(world, args)?;
-            let chip = world.chip(&card)?.clone();
+            let chip = world.chip(&card)?;
             Ok(Done::noted(world.runtime.kiosk_buy(&kiosk, &chip, &purchase, &content, context).await?))
         }
         "pending" => {
@@ -130,7 +131,7 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
 /// `player buy PLAYER CARD CONTENT [as P] [via-favorite U] [member U]`
 async fn player_buy(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let player = world.device(args.word(2, "player")?)?;
-    let chip = world.chip(args.word(3, "card")?)?.clone();
+    let chip = world.chip(args.word(3, "card")?)?;
     let content = world.content(args.word(4, "content")?)?;
     let purchase = world.purchase(args)?;
     let context = context(world, args)?;
@@ -140,14 +141,14 @@ async fn player_buy(world: &mut World, args: &Args<'_>) -> Result<Done, Failure>
 /// `player want PLAYER CARD CONTENT`: the player records a content id on the card for a kiosk to buy.
 async fn player_want(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let player = world.device(args.word(2, "player")?)?;
-    let chip = world.chip(args.word(3, "card")?)?.clone();
+    let chip = world.chip(args.word(3, "card")?)?;
     let content = world.content(args.word(4, "content")?)?;
     Ok(Done::noted(world.runtime.record_wanted(&player, &chip, &content).await?))
 }
 
 /// `play CARD CONTENT on PLAYER`
 async fn play(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
-    let chip = world.chip(args.word(1, "card")?)?.clone();
+    let chip = world.chip(args.word(1, "card")?)?;
     let content = world.content(args.word(2, "content")?)?;
     let player = world.device(args.option("on").ok_or_else(|| Usage("play needs `on PLAYER`".into()))?)?;
     let outcome = world.runtime.play_from_card(&Station::player(player), &chip, &content).await?;

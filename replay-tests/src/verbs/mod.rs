@@ -26,7 +26,7 @@ pub(crate) struct World {
     pub runtime: Runtime,
     pub clock: Arc<ManualClock>,
     pub names: Names,
-    chips: BTreeMap<String, CardChip>,
+    chips: BTreeMap<String, Arc<CardChip>>,
     kiosk_slots: BTreeMap<String, String>,
     groups: BTreeMap<String, GroupId>,
     certificates: BTreeMap<String, GroupCertificate>,
@@ -62,7 +62,7 @@ pub(crate) async fn dispatch(world: &mut World, step: &Step) -> Result<Done, Fai
         "expect" => expect::run(world, &args).await,
         "account" | "load" | "card" | "content" | "kiosk" | "player" | "play" | "refund" => licensing::run(world, &args).await,
         "user" | "device" | "join" | "leave" | "certificate" | "accept" | "merge" | "copy" | "rip" | "acquire" | "mode"
-        | "shareable" | "radio" | "share" | "favorite" | "upload" | "forward" | "charisma" | "reward" | "sync" => {
+        | "shareable" | "radio" | "share" | "favorite" | "upload" | "forward" | "charisma" | "reward" | "sync" | "tamper" => {
             groups::run(world, &args).await
         }
         other => Err(Usage(format!("unknown command {other:?} (see docs/SCENARIOS.md)")).into()),
@@ -138,8 +138,15 @@ impl World {
         self.id("purchase", &name, PurchaseId::new)
     }
 
-    fn chip(&self, name: &str) -> Result<&CardChip, Usage> {
-        self.chips.get(name).ok_or_else(|| Usage(format!("no card {name:?} in hand: `card issue` or `card forge` it first")))
+    /// The card called `name`: the one issued or forged in this session, or
+    /// else the genuine card with that id (a card issued in an earlier
+    /// session of a persistent store, as a kiosk sees it).
+    fn chip(&mut self, name: &str) -> Result<Arc<CardChip>, Usage> {
+        if let Some(chip) = self.chips.get(name) {
+            return Ok(chip.clone());
+        }
+        let card = self.card(name)?;
+        Ok(Arc::new(self.runtime.secrets().genuine_chip(card)))
     }
 
     fn group_of(&self, user: &str) -> Result<GroupId, Usage> {

@@ -1,0 +1,255 @@
+//! CLI tests: run the built `encore` binary as an operator would and check
+//! what it prints and its exit code (0 ok, 1 a check failed, 2 bad input).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn encore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_encore")).args(args).env_remove("ENCORE_SECRETS_SEED").output().expect("run encore")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs encore and checks its exit code, returning stdout.
+fn expect_exit(args: &[&str], code: i32) -> String {
+    let out = encore(args);
+    assert_eq!(out.status.code(), Some(code), "encore {args:?}\nstdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "encore {args:?} panicked: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A one-line error naming `needle`, exit 2, no panic.
+fn expect_one_line_error(args: &[&str], needle: &str) {
+    let out = encore(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "encore {args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "encore {args:?} printed more than one line:\n{err}");
+    assert!(err.contains(needle), "encore {args:?}: {err:?} does not name {needle:?}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// A fresh demo in `dir`, returning the log path.
+fn demo(dir: &Path) -> PathBuf {
+    expect_exit(&["demo", "--db", s(dir)], 0);
+    dir.join("log")
+}
+
+#[test]
+fn demo_prints_the_three_tables_and_a_verify_line_and_runs_twice_on_the_same_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    for run in 0..2 {
+        let out = expect_exit(&["demo", "--db", s(&dir)], 0);
+        for table in ["== balances ==", "== usage history ==", "== charisma ranking ==", "acct-alice", "verified: "] {
+            assert!(out.contains(table), "run {run}: no {table:?} in:\n{out}");
+        }
+        assert_eq!(out.contains("replacing the previous demo"), run == 1, "{out}");
+    }
+}
+
+#[test]
+fn demo_refuses_a_directory_that_holds_something_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("precious.txt"), "keep me").unwrap();
+    expect_one_line_error(&["demo", "--db", s(tmp.path())], "not an encore demo");
+    assert!(tmp.path().join("precious.txt").exists());
+}
+
+#[test]
+fn scenarios_pass_and_a_failed_expectation_names_file_and_line_with_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.scn");
+    let bad = tmp.path().join("bad.scn");
+    std::fs::write(&good, "account open acct-1 balance 1000\nload acct-1 50\nexpect balance acct-1 1050\n").unwrap();
+    std::fs::write(&bad, "account open acct-1 balance 1000\n\nexpect balance acct-1 999\n").unwrap();
+    let out = expect_exit(&["scenario", "run", s(&good)], 0);
+    assert!(out.contains(&format!("ok {} (3 steps)", good.display())), "{out}");
+    let out = encore(&["scenario", "run", s(&good), s(&bad), "--db", s(&tmp.path().join("stores"))]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:3: expected", bad.display())) && err.contains("got"), "{err}");
+    assert!(stdout(&out).contains(&format!("ok {}", good.display())), "{}", stdout(&out));
+    assert!(tmp.path().join("stores/1").exists() && tmp.path().join("stores/2").exists());
+}
+
+#[test]
+fn scenario_transcript_shows_events_and_projections() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("t.scn");
+    std::fs::write(&file, "account open acct-1 balance 1000 => ok\n").unwrap();
+    let out = expect_exit(&["scenario", "run", "--transcript", s(&file)], 0);
+    assert!(out.contains("== balances ==") && out.contains("acct-1"), "{out}");
+}
+
+#[test]
+fn audit_verify_passes_on_the_demo_and_names_the_position_of_a_flipped_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = demo(tmp.path());
+    let out = expect_exit(&["audit", "verify", "--db", s(&log)], 0);
+    assert!(out.starts_with("intact: "), "{out}");
+    let json = expect_exit(&["audit", "verify", "--db", s(&log), "--json"], 0);
+    assert!(json.starts_with("{\"intact\":true,"), "{json}");
+    encore_ledger::testing::flip_byte(&log, 7, 40).unwrap();
+    let out = expect_exit(&["audit", "verify", "--db", s(&log)], 1);
+    assert!(out.contains("DAMAGED: first bad position 7"), "{out}");
+    let out = expect_exit(&["verify", "--db", s(&log)], 1);
+    assert!(out.contains("position 7"), "{out}");
+}
+
+#[test]
+fn audit_rebuild_and_diff_confirm_the_demo_projections_and_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = demo(tmp.path());
+    let out = expect_exit(&["audit", "rebuild", "--db", s(&log)], 0);
+    for name in ["balances", "usage", "charisma"] {
+        assert!(out.lines().any(|l| l.starts_with(name) && l.contains("matches the rebuild")), "{out}");
+    }
+    assert!(out.contains("0 mismatches"), "{out}");
+    let json = expect_exit(&["audit", "rebuild", "--db", s(&log), "--json"], 0);
+    assert!(json.contains("\"status\":\"matches\""), "{json}");
+    expect_exit(&["audit", "diff", "--db", s(&log)], 0);
+}
+
+#[test]
+fn audit_rebuild_says_so_when_no_live_projections_are_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("t.scn");
+    std::fs::write(&file, "account open acct-1 balance 10\n").unwrap();
+    expect_exit(&["scenario", "run", s(&file), "--db", s(&tmp.path().join("s"))], 0);
+    let out = expect_exit(&["audit", "rebuild", "--db", s(&tmp.path().join("s/1"))], 0);
+    assert!(out.contains("none stored") && out.contains("nothing to compare"), "{out}");
+}
+
+#[test]
+fn audit_as_of_shows_projections_at_a_position_and_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = demo(tmp.path());
+    let out = expect_exit(&["audit", "as-of", "--db", s(&log), "--position", "0"], 0);
+    assert!(out.starts_with("as of position 0 of") && out.contains("== balances =="), "{out}");
+    let out = expect_exit(&["audit", "as-of", "--db", s(&log), "--position", "3", "--projection", "balances", "--json"], 0);
+    assert!(out.starts_with("{\"position\":3,") && out.contains("\"balances\":{"), "{out}");
+    assert!(!out.contains("\"usage\""), "{out}");
+    let out = expect_exit(&["audit", "as-of", "--db", s(&log), "--time", "2026-01-01T00:00:00Z"], 0);
+    assert!(out.contains("as of position"), "{out}");
+    expect_one_line_error(&["audit", "as-of", "--db", s(&log), "--time", "yesterday"], "yesterday");
+    expect_one_line_error(&["audit", "as-of", "--db", s(&log), "--position", "99999"], "99999");
+}
+
+#[test]
+fn export_round_trips_through_verify_export_and_a_tampered_export_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = demo(tmp.path());
+    let file = tmp.path().join("range.export");
+    let out = expect_exit(&["audit", "export", "--db", s(&log), "--from", "3", "--to", "20", "--out", s(&file)], 0);
+    assert!(out.contains("exported positions 3..20 (18 records)"), "{out}");
+    let out = expect_exit(&["audit", "verify-export", s(&file)], 0);
+    assert!(out.contains("intact export: positions 3..20 (18 records)"), "{out}");
+    // The range head hash in the export is the log's hash at position 20.
+    let head_line = out.lines().find(|l| l.starts_with("range head:")).unwrap().to_string();
+    let whole = tmp.path().join("whole.export");
+    expect_exit(&["audit", "export", "--db", s(&log), "--to", "20", "--out", s(&whole)], 0);
+    let whole_out = expect_exit(&["audit", "verify-export", s(&whole), "--json"], 0);
+    assert!(head_line.contains(whole_out.split("\"range_head_hash\":\"").nth(1).unwrap().split('"').next().unwrap()));
+
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let tampered = tmp.path().join("tampered.export");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let out = expect_exit(&["audit", "verify-export", s(&tampered)], 1);
+    assert!(out.contains("DAMAGED export") && out.contains("position"), "{out}");
+    expect_one_line_error(&["audit", "export", "--db", s(&log), "--from", "9", "--to", "4", "--out", s(&file)], "--from 9");
+}
+
+#[test]
+fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kiosk");
+    let day1 = tmp.path().join("day1.txt");
+    std::fs::write(
+        &day1,
+        "# the operator stocks the kiosk\naccount open acct-1 balance 1000\ncard issue card-1 account acct-1\n\
+         content list song-1 price 300 uses 3\ncatalogue\ninsert card-1\nchoose song-1\nbuy\neject\nquit\n",
+    )
+    .unwrap();
+    let out = expect_exit(&["kiosk", "--db", s(&db), "--script", s(&day1), "--secrets-seed", "test seed"], 0);
+    assert!(out.contains("log at position 0"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("insert card-1: CardInserted")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("buy: Charged LicenseIssued LicenseWrittenToCard")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("eject: CardEjected")), "{out}");
+    assert!(out.contains("song-1") && out.contains("price    300"), "{out}");
+    let head = |out: &str| -> u64 {
+        out.lines().next().unwrap().split("log at position ").nth(1).unwrap().trim_end_matches(')').parse().unwrap()
+    };
+
+    let day2 = tmp.path().join("day2.txt");
+    std::fs::write(&day2, "insert card-1\nchoose song-1\nbuy\neject\nclock advance 1 day\n").unwrap();
+    let out = encore(&["kiosk", "--db", s(&db), "--script", s(&day2), "--secrets-seed", "test seed"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "the refused clock line fails the script:\n{text}");
+    let first_head = head(&text);
+    assert!(first_head > 0, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("buy: Charged")), "{text}");
+    assert!(text.contains("clock advance 1 day: error: clock commands are refused"), "{text}");
+    let verified = expect_exit(&["audit", "verify", "--db", s(&db)], 0);
+    let records: u64 = verified.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(records > first_head, "the second session appended after the first: {verified}");
+    let balances = expect_exit(&["audit", "as-of", "--db", s(&db), "--position", &records.to_string(), "--projection", "balances", "--json"], 0);
+    assert!(balances.contains("balance=400"), "two sales of 300 from 1000: {balances}");
+}
+
+#[test]
+fn the_kiosk_warns_when_it_uses_the_development_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("s.txt");
+    std::fs::write(&script, "help\n").unwrap();
+    let out = encore(&["kiosk", "--db", s(&tmp.path().join("k")), "--script", s(&script)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("development seed"), "{}", stderr(&out));
+}
+
+#[test]
+fn every_verb_has_help() {
+    let verbs: &[&[&str]] = &[
+        &[],
+        &["demo"],
+        &["verify"],
+        &["scenario"],
+        &["scenario", "run"],
+        &["audit"],
+        &["audit", "verify"],
+        &["audit", "rebuild"],
+        &["audit", "diff"],
+        &["audit", "as-of"],
+        &["audit", "export"],
+        &["audit", "verify-export"],
+        &["kiosk"],
+    ];
+    for verb in verbs {
+        let mut args = verb.to_vec();
+        args.push("--help");
+        let out = expect_exit(&args, 0);
+        assert!(out.contains("Usage: encore"), "encore {args:?}:\n{out}");
+    }
+    assert!(expect_exit(&["--help"], 0).contains("Exit codes:"));
+}
+
+#[test]
+fn bad_arguments_give_one_line_naming_the_bad_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    expect_one_line_error(&["audit", "as-of", "--db", "x", "--position", "abc"], "abc");
+    expect_one_line_error(&["audit", "frobnicate"], "frobnicate");
+    expect_one_line_error(&["audit", "verify", "--db", s(&tmp.path().join("nowhere"))], "nowhere");
+    expect_one_line_error(&["audit", "verify-export", s(&tmp.path().join("missing.export"))], "missing.export");
+    expect_one_line_error(&["scenario", "run", s(&tmp.path().join("missing.scn"))], "missing.scn");
+}
