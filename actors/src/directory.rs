@@ -141,7 +141,7 @@ impl Directory {
                 .addr
                 .downcast_ref::<Addr<StreamActor<S>>>()
                 .cloned()
-                .ok_or_else(|| RuntimeError::WrongActorKind { stream: stream.to_string(), wanted: S::KIND })?;
+                .ok_or_else(|| RuntimeError::WrongActorKind { stream: stream.to_string(), wanted: <S as StreamState>::KIND })?;
             if addr.connected() {
                 lru.touch(stream);
                 return Ok(addr);

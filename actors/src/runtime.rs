@@ -47,11 +47,14 @@ pub struct RuntimeConfig {
     pub max_attempts: u32,
     /// Arbiter threads the actors run on.
     pub arbiters: usize,
+    /// A stream's state is snapshotted each time it crosses a multiple of
+    /// this many events (0 = never); loading starts from the newest good one.
+    pub snapshot_every: u64,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: 2 }
+        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: 2, snapshot_every: 100 }
     }
 }
 

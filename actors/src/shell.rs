@@ -119,25 +119,36 @@ struct Core<S> {
 }
 
 impl<S: StreamState> Core<S> {
-    /// Applies events appended at `first_version..`; a gap or a foreign event marks the state stale.
-    fn apply(&mut self, first_version: u64, events: &[Event]) {
-        let Some(state) = self.state.as_mut() else { return };
-        let Some(last_version) = (events.len() as u64).checked_sub(1).map(|n| first_version + n) else { return };
-        if state.version() >= last_version {
-            return; // already seen (a reread got there first)
+    /// Applies events appended at `first_version..`; a gap or a foreign event
+    /// marks the state stale. Returns the new state when it crossed a
+    /// multiple of `snapshot_every` (0 = never), so the caller can store it.
+    fn apply(&mut self, first_version: u64, events: &[Event], snapshot_every: u64) -> Option<Arc<S>> {
+        let state = self.state.as_mut()?;
+        let last_version = (events.len() as u64).checked_sub(1).map(|n| first_version + n)?;
+        if StreamState::version(&**state) >= last_version {
+            return None; // already seen (a reread got there first)
         }
-        if state.version() + 1 != first_version {
+        if StreamState::version(&**state) + 1 != first_version {
             self.stale = true;
-            return;
+            return None;
         }
-        let state = Arc::make_mut(state);
+        let state_mut = Arc::make_mut(state);
         for event in events {
-            if state.apply_event(event).is_err() {
+            if state_mut.apply_event(event).is_err() {
                 self.stale = true;
-                return;
+                return None;
             }
         }
+        let crossed = snapshot_every > 0 && last_version / snapshot_every > (first_version - 1) / snapshot_every;
+        crossed.then(|| state.clone())
     }
+}
+
+/// Writes a snapshot on the blocking pool, never on the arbiter.
+fn snapshot_later<S: StreamState>(stream: &StreamId, state: Option<Arc<S>>, shared: &Arc<Shared>) {
+    let Some(state) = state else { return };
+    let (ledger, stream) = (shared.ledger.clone(), stream.clone());
+    drop(actix_rt::task::spawn_blocking(move || load::write_snapshot(&ledger, &stream, &*state)));
 }
 
 /// One stream's actor.
@@ -188,7 +199,8 @@ impl<S: StreamState> Handler<Applied> for StreamActor<S> {
     type Result = ();
 
     fn handle(&mut self, msg: Applied, _: &mut Context<Self>) {
-        self.core.borrow_mut().apply(msg.first_version, &msg.events);
+        let due = self.core.borrow_mut().apply(msg.first_version, &msg.events, self.shared.config.snapshot_every);
+        snapshot_later(&self.stream, due, &self.shared);
     }
 }
 
@@ -354,7 +366,8 @@ fn recorded(decision: &Decision<Event>, appended: &Appended) -> Vec<Recorded> {
 async fn publish<S: StreamState>(own: &StreamId, core: &Rc<RefCell<Core<S>>>, shared: &Arc<Shared>, decision: &Decision<Event>) {
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
         if append.stream == own.as_str() {
-            core.borrow_mut().apply(append.expected_version + 1, &append.events);
+            let due = core.borrow_mut().apply(append.expected_version + 1, &append.events, shared.config.snapshot_every);
+            snapshot_later(own, due, shared);
         } else {
             shared.push(&append.stream, Applied { first_version: append.expected_version + 1, events: append.events.clone() }).await;
         }

@@ -10,7 +10,10 @@ use encore_domain::{Aggregate, Event};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForeignEvent;
 
-pub trait StreamState: Default + Clone + Send + Sync + 'static {
+/// Every state is also [`Snapshottable`](encore_snapshots::Snapshottable):
+/// actors load through verified snapshots and write one every
+/// `RuntimeConfig::snapshot_every` events.
+pub trait StreamState: encore_snapshots::Snapshottable + Default + Clone + Send + Sync + 'static {
     /// What kind of actor holds this state (for errors and metrics).
     const KIND: &'static str;
     /// Events applied so far.

@@ -117,6 +117,7 @@ pub enum Expect {
     Error(&'static str),
 }
 
+#[allow(unused_imports)] // not every test file uses both
 pub use Expect::{Error as Fails, Events};
 
 fn chip(runtime: &Runtime, card_id: &str, forged: bool) -> CardChip {

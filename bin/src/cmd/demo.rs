@@ -36,7 +36,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     println!("demo: running the built-in story ({} steps) on {}", script.steps.len(), log_dir.display());
     let transcript = run_script_in(&script, &log_dir).map_err(|e| format!("the demo story failed: {e}"))?;
     let tables = transcript.text.find("== balances ==").map(|at| &transcript.text[at..]).unwrap_or("");
-    print!("\n{tables}");
+    print!("\n{}", realign(tables));
     let log = Ledger::open(&log_dir, LedgerOptions::default()).map_err(|e| format!("cannot reopen {}: {e}", log_dir.display()))?;
     store_derived(&log)?;
     let report = log.verify().map_err(|e| e.to_string())?;
@@ -50,6 +50,43 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Re-pads table columns after readable names replaced the (longer) real
+/// ids: each run of two or more lines with the same number of words becomes
+/// one table; numeric columns are right-aligned. `==` title lines are kept.
+fn realign(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let fields = |l: &str| if l.starts_with("==") { 0 } else { l.split_whitespace().count() };
+    let mut out = String::new();
+    let mut start = 0;
+    while start < lines.len() {
+        let n = fields(lines[start]);
+        let end = (start..lines.len()).find(|&i| fields(lines[i]) != n).unwrap_or(lines.len());
+        if n < 2 || end - start < 2 {
+            lines[start..end].iter().for_each(|l| out.push_str(&format!("{l}\n")));
+        } else {
+            out.push_str(&table(&lines[start..end]));
+        }
+        start = end;
+    }
+    out
+}
+
+fn table(lines: &[&str]) -> String {
+    let indent: String = lines[0].chars().take_while(|c| c.is_whitespace()).collect();
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split_whitespace().collect()).collect();
+    let columns = rows[0].len();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let numeric = |c: usize| rows[1..].iter().all(|r| r[c].parse::<i64>().is_ok());
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = (0..columns)
+            .map(|c| if numeric(c) { format!("{:>w$}", row[c], w = width(c)) } else { format!("{:<w$}", row[c], w = width(c)) })
+            .collect();
+        out.push_str(&format!("{indent}{}\n", cells.join("  ").trim_end()));
+    }
+    out
 }
 
 /// Makes `dir` ready for a new demo: creates it, or clears a previous demo;
@@ -93,6 +130,17 @@ fn store_derived(log: &Ledger) -> Result<(), String> {
     snapshot_projection(log, &usage).map_err(|e| e.to_string())?;
     let charisma = encore_projections::rebuild::<CharismaRankings>(log).map_err(|e| e.to_string())?;
     snapshot_projection(log, &charisma).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realign_pads_columns_and_right_aligns_numbers_but_keeps_titles_and_single_lines() {
+        let text = "== t ==\nname balance\nalice 700\nbo 50\nlist: [a, b]\n";
+        assert_eq!(realign(text), "== t ==\nname   balance\nalice      700\nbo          50\nlist: [a, b]\n");
+    }
 }
 
 fn checkpoint<P: Projection>(log: &Ledger) -> Result<(), String> {

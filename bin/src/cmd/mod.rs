@@ -86,10 +86,13 @@ pub fn usage_error(error: clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // The message is the text before clap's usage block, on one line.
             let rendered = error.render().to_string();
-            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
-            eprintln!("encore: {first} (see `encore --help`)");
+            let message: Vec<&str> =
+                rendered.lines().take_while(|l| !l.starts_with("Usage:")).map(str::trim).filter(|l| !l.is_empty()).collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("encore: {message} (see `encore --help`)");
             ExitCode::from(2)
         }
     }

@@ -1,5 +1,5 @@
 //! `encore scenario run FILE... [--db DIR] [--transcript]`: runs scenario
-//! scripts (docs/SCENARIOS.md), each on a fresh store (a temporary directory,
+//! scripts (docs/SCENARIOS.md), each on a fresh store (a temporary directory, removed afterwards,
 //! or `DIR/<n>` for the n-th file when `--db` is given, kept for auditing).
 //! Prints `ok FILE (N steps)` per script; a failure prints the runner's
 //! `FILE:LINE: expected ..., got ...`. Exit 0 only if every script passed, 1
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use encore_replay_tests::{run_script, run_script_in, ParseError, RunError, Script, Transcript};
+use encore_replay_tests::{run_script_in, ParseError, RunError, Script, Transcript};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -56,7 +56,11 @@ pub fn run(command: Command) -> Result<ExitCode, String> {
 fn run_one(args: &RunArgs, n: usize, file: &Path) -> Result<(usize, Transcript), (u8, String)> {
     let script = Script::load(file).map_err(|e| (code_of_parse(&e), e.to_string()))?;
     let result = match &args.db {
-        None => run_script(&script),
+        None => {
+            // Removed when dropped, unlike the runner's own temporary stores.
+            let dir = tempfile::tempdir().map_err(|e| (2, format!("cannot create a temporary store: {e}")))?;
+            run_script_in(&script, &dir.path().join("log"))
+        }
         Some(dir) => {
             let store = dir.join(n.to_string());
             std::fs::create_dir_all(dir).map_err(|e| (2, format!("cannot create {}: {e}", dir.display())))?;

@@ -104,7 +104,10 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
             let card = args.word(3, "card")?;
             let chip = world.chip(card)?;
             let outcome = world.runtime.kiosk_insert(&kiosk, &chip).await?;
-            world.kiosk_slots.insert(name.to_string(), card.to_string());
+            // A rejected card is handed back at once: the slot stays empty.
+            if outcome.value == encore_domain::licensing::InsertOutcome::Accepted {
+                world.kiosk_slots.insert(name.to_string(), card.to_string());
+            }
             Ok(Done::noted(outcome))
         }
         "buy" => {
