@@ -54,10 +54,14 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 
 /// Re-pads table columns after readable names replaced the (longer) real
 /// ids: each run of two or more lines with the same number of words becomes
-/// one table; numeric columns are right-aligned. `==` title lines are kept.
+/// one table; numeric columns are right-aligned. Titles (`==`), indented
+/// lines and lines with a `:` are kept as they are.
 fn realign(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let fields = |l: &str| if l.starts_with("==") { 0 } else { l.split_whitespace().count() };
+    let fields = |l: &str| match l.starts_with("==") || l.starts_with(' ') || l.contains(':') {
+        true => 0,
+        false => l.split_whitespace().count(),
+    };
     let mut out = String::new();
     let mut start = 0;
     while start < lines.len() {
@@ -132,20 +136,21 @@ fn store_derived(log: &Ledger) -> Result<(), String> {
     snapshot_projection(log, &charisma).map_err(|e| e.to_string())
 }
 
+fn checkpoint<P: Projection>(log: &Ledger) -> Result<(), String> {
+    let options = RunnerOptions { idle: Duration::from_millis(10), ..RunnerOptions::default() };
+    let mut runner = ProjectionRunner::<P>::open(log, options).map_err(|e| format!("projection {}: {e}", P::NAME))?;
+    runner.catch_up().map_err(|e| format!("projection {}: {e}", P::NAME))?;
+    runner.checkpoint().map_err(|e| format!("projection {}: {e}", P::NAME))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn realign_pads_columns_and_right_aligns_numbers_but_keeps_titles_and_single_lines() {
-        let text = "== t ==\nname balance\nalice 700\nbo 50\nlist: [a, b]\n";
-        assert_eq!(realign(text), "== t ==\nname   balance\nalice      700\nbo          50\nlist: [a, b]\n");
+        let text = "== t ==\nname balance\nalice 700\nbo 50\nlist: [a, b]\n  @1 x y\n  @2 xx y\n";
+        let want = "== t ==\nname   balance\nalice      700\nbo          50\nlist: [a, b]\n  @1 x y\n  @2 xx y\n";
+        assert_eq!(realign(text), want);
     }
-}
-
-fn checkpoint<P: Projection>(log: &Ledger) -> Result<(), String> {
-    let options = RunnerOptions { idle: Duration::from_millis(10), ..RunnerOptions::default() };
-    let mut runner = ProjectionRunner::<P>::open(log, options).map_err(|e| format!("projection {}: {e}", P::NAME))?;
-    runner.catch_up().map_err(|e| format!("projection {}: {e}", P::NAME))?;
-    runner.checkpoint().map_err(|e| format!("projection {}: {e}", P::NAME))
 }

@@ -200,8 +200,8 @@ async fn catalogue(session: &Session) {
         Ok(Ok(items)) if items.is_empty() => println!("catalogue: empty (the operator lists content with `content list`)"),
         Ok(Ok(items)) => {
             println!("catalogue: {} items", items.len());
-            for item in items {
-                println!("  {}", session.readable(&item));
+            for (content, terms) in items {
+                println!("  {:<14} {terms}", session.readable(&content));
             }
         }
         Ok(Err(e)) => println!("catalogue: error: {e}"),
@@ -209,7 +209,8 @@ async fn catalogue(session: &Session) {
     }
 }
 
-fn listed(ledger: &Ledger) -> Result<Vec<String>, String> {
+/// (content id, price and use condition) for each `ContentListed`, in log order.
+fn listed(ledger: &Ledger) -> Result<Vec<(String, String)>, String> {
     let mut items = Vec::new();
     for record in ledger.scan(1) {
         let record = record.map_err(|e| e.to_string())?;
@@ -218,7 +219,7 @@ fn listed(ledger: &Ledger) -> Result<Vec<String>, String> {
         }
         if let Ok(Event::Licensing(LicensingEvent::ContentListed(e))) = Event::decode_payload(&record.event_type, &record.payload) {
             let valid = e.condition.valid_days.map(|d| format!(", valid {d} days")).unwrap_or_default();
-            items.push(format!("{:<16} price {:>6}  {} uses{valid}", e.content.as_str(), e.price.units(), e.condition.uses));
+            items.push((e.content.as_str().to_string(), format!("price {:>6}  {} uses{valid}", e.price.units(), e.condition.uses)));
         }
     }
     Ok(items)

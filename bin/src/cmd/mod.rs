@@ -89,7 +89,7 @@ pub fn usage_error(error: clap::Error) -> ExitCode {
             // The message is the text before clap's usage block, on one line.
             let rendered = error.render().to_string();
             let message: Vec<&str> =
-                rendered.lines().take_while(|l| !l.starts_with("Usage:")).map(str::trim).filter(|l| !l.is_empty()).collect();
+                rendered.lines().take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information")).map(str::trim).filter(|l| !l.is_empty()).collect();
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
             eprintln!("encore: {message} (see `encore --help`)");

@@ -237,3 +237,33 @@ pub fn verify_export(args: VerifyExportArgs) -> Result<ExitCode, String> {
     }
     Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header { from: 1, to: 1, count: 1, prev_hash: [0; 32], range_hash: [1; 32], log_head: 1, log_head_hash: [1; 32] }
+    }
+
+    #[test]
+    fn a_header_round_trips() {
+        let bytes = encode_header(&header());
+        assert_eq!(bytes.len(), HEADER_LEN);
+        assert_eq!(decode_header(&mut Cursor { bytes: &bytes, at: 0 }), Ok(header()));
+    }
+
+    #[test]
+    fn files_that_are_not_exports_are_refused_with_the_reason() {
+        assert_eq!(check(b"").unwrap_err(), "the file ends inside the magic");
+        assert_eq!(check(b"NOTANEXPORT.....").unwrap_err(), "not an encore export (bad magic)");
+        let mut newer = encode_header(&header());
+        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(check(&newer).unwrap_err(), "export format version 2; this build reads 1");
+        let truncated = encode_header(&header());
+        assert_eq!(check(&truncated).unwrap_err(), "the file ends inside the length of record 1");
+        let mut inconsistent = encode_header(&header());
+        inconsistent[28..36].copy_from_slice(&5u64.to_le_bytes());
+        assert!(check(&inconsistent).unwrap_err().contains("inconsistent"));
+    }
+}
