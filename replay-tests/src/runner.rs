@@ -40,22 +40,10 @@ pub enum RunError {
     Store { file: String, message: String },
 }
 
-/// Runs a script on a fresh store in a temporary directory.
+/// Runs a script on a fresh store in a temporary directory, removed afterwards.
 pub fn run_script(script: &Script) -> Result<Transcript, RunError> {
-    let dir = tempfile_dir(script)?;
-    run_script_in(script, &dir.join("log"))
-}
-
-fn tempfile_dir(script: &Script) -> Result<std::path::PathBuf, RunError> {
-    let base = std::env::temp_dir().join(format!("encore-scenario-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir_all(&base).map_err(|e| store_error(script, e.to_string()))?;
-    Ok(base)
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    let dir = tempfile::Builder::new().prefix("encore-scenario-").tempdir().map_err(|e| store_error(script, e.to_string()))?;
+    run_script_in(script, &dir.path().join("log"))
 }
 
 /// Runs a script on the store at `db` (a new directory is best: scripts
