@@ -94,3 +94,15 @@ fn a_range_verification_finds_damage_inside_it_only() {
     assert!(log.verify_range(1, 14).unwrap().is_intact());
     assert_eq!(log.verify_range(10, 20).unwrap().first_problem().map(|p| p.position), Some(15));
 }
+
+#[test]
+fn a_scan_stops_at_a_missing_record_and_names_it() {
+    let (_d, path) = sample_log();
+    testing::delete_record(&path, 5).unwrap();
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    let items: Vec<_> = log.scan(2).collect();
+    assert_eq!(items.len(), 4, "records 2, 3, 4, then the error, then nothing");
+    assert!(items[..3].iter().all(Result::is_ok));
+    assert_eq!(items[3], Err(encore_ledger::ReadError::Missing { position: 5 }));
+    assert_eq!(log.scan(6).count(), 15, "a scan past the hole reads to the head");
+}

@@ -129,7 +129,15 @@ impl Ledger {
     /// memory stays bounded however long the log is.
     pub fn scan(&self, from_position: u64) -> impl Iterator<Item = Result<Record, ReadError>> + '_ {
         let to = self.head().position;
-        Pages { store: self.store(), next: from_position.max(1), to, page: Vec::new().into_iter(), failed: false }
+        let from = from_position.max(1);
+        let mut options = rocksdb::ReadOptions::default();
+        // A long sequential read: read ahead, and keep the block cache for point reads.
+        options.set_readahead_size(4 << 20);
+        options.fill_cache(false);
+        let store = self.store();
+        let mut it = store.db.raw_iterator_cf_opt(Cfs::of(store).records, options);
+        it.seek(position_key(from));
+        Scan { it, next: from, to, done: from > to }
     }
 
     /// The last position whose record was recorded at or before `time`
@@ -151,35 +159,33 @@ impl Ledger {
     }
 }
 
-const PAGE: usize = 512;
-
-struct Pages<'a> {
-    store: &'a Store,
+/// A sequential scan over one RocksDB iterator, checking that positions
+/// follow each other with no gap, up to the head at the time it started.
+struct Scan<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, rocksdb::DB>,
     next: u64,
     to: u64,
-    page: std::vec::IntoIter<Record>,
-    failed: bool,
+    done: bool,
 }
 
-impl Iterator for Pages<'_> {
+impl Iterator for Scan<'_> {
     type Item = Result<Record, ReadError>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(record) = self.page.next() {
-            return Some(Ok(record));
-        }
-        if self.failed || self.next > self.to {
+        if self.done {
             return None;
         }
-        match self.store.read_range(self.next, self.to, PAGE) {
-            Ok(page) => {
-                self.next += page.len() as u64;
-                self.page = page.into_iter();
-                self.page.next().map(Ok)
-            }
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        let result = match (self.it.key(), self.it.value()) {
+            (Some(key), Some(value)) if parse_u64(key) == Some(self.next) => decode_at(self.next, value),
+            (Some(_), Some(_)) | (None, None) => match self.it.status() {
+                Err(e) => Err(storage(e)),
+                Ok(()) => Err(ReadError::Missing { position: self.next }),
+            },
+            _ => Err(ReadError::Missing { position: self.next }),
+        };
+        self.done = result.is_err() || self.next >= self.to;
+        self.next += 1;
+        self.it.next();
+        Some(result)
     }
 }
