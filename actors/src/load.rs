@@ -44,7 +44,7 @@ pub fn load_state<S: StreamState>(ledger: &Ledger, stream: &StreamId) -> Result<
 /// Blocking: called on the blocking pool. A failure only costs recovery time,
 /// so it is logged, not returned.
 pub fn write_snapshot<S: StreamState>(ledger: &Ledger, stream: &StreamId, state: &S) {
-    let version = StreamState::version(state);
+    let version = state.version();
     let written = ledger
         .read_stream(stream, version, Direction::Forwards, 1)
         .map_err(|e| e.to_string())
@@ -60,13 +60,13 @@ pub fn catch_up<S: StreamState>(ledger: &Ledger, stream: &StreamId, state: &mut 
     let name = || stream.as_str().to_string();
     let mut applied = 0;
     loop {
-        let from = StreamState::version(state) + 1;
+        let from = state.version() + 1;
         let records = ledger
             .read_stream(stream, from, Direction::Forwards, PAGE)
             .map_err(|source| StateLoadError::Read { stream: name(), source })?;
         let count = records.len();
         for record in records {
-            let expected = StreamState::version(state) + 1;
+            let expected = state.version() + 1;
             if record.version != expected {
                 return Err(StateLoadError::VersionGap { stream: name(), expected, found: record.version });
             }
@@ -79,8 +79,8 @@ pub fn catch_up<S: StreamState>(ledger: &Ledger, stream: &StreamId, state: &mut 
                 kind: <S as StreamState>::KIND,
             })?;
             // Postcondition: every state counts the events it folds.
-            if StreamState::version(state) != record.version {
-                return Err(StateLoadError::VersionGap { stream: name(), expected: record.version, found: StreamState::version(state) });
+            if state.version() != record.version {
+                return Err(StateLoadError::VersionGap { stream: name(), expected: record.version, found: state.version() });
             }
             applied += 1;
         }

@@ -125,10 +125,10 @@ impl<S: StreamState> Core<S> {
     fn apply(&mut self, first_version: u64, events: &[Event], snapshot_every: u64) -> Option<Arc<S>> {
         let state = self.state.as_mut()?;
         let last_version = (events.len() as u64).checked_sub(1).map(|n| first_version + n)?;
-        if StreamState::version(&**state) >= last_version {
+        if state.version() >= last_version {
             return None; // already seen (a reread got there first)
         }
-        if StreamState::version(&**state) + 1 != first_version {
+        if state.version() + 1 != first_version {
             self.stale = true;
             return None;
         }

@@ -12,12 +12,11 @@ pub struct ForeignEvent;
 
 /// Every state is also [`Snapshottable`](encore_snapshots::Snapshottable):
 /// actors load through verified snapshots and write one every
-/// `RuntimeConfig::snapshot_every` events.
+/// `RuntimeConfig::snapshot_every` events. Its version (events applied so
+/// far) is `Snapshottable::version`.
 pub trait StreamState: encore_snapshots::Snapshottable + Default + Clone + Send + Sync + 'static {
     /// What kind of actor holds this state (for errors and metrics).
     const KIND: &'static str;
-    /// Events applied so far.
-    fn version(&self) -> u64;
     /// Folds one event of this state's stream.
     fn apply_event(&mut self, event: &Event) -> Result<(), ForeignEvent>;
 }
@@ -37,13 +36,9 @@ fn groups(event: &Event) -> Result<&GroupEvent, ForeignEvent> {
 }
 
 macro_rules! stream_state {
-    ($ty:ty, $kind:literal, $half:ident, |$s:ident| $version:expr, |$st:ident, $e:ident| $apply:expr) => {
+    ($ty:ty, $kind:literal, $half:ident, |$st:ident, $e:ident| $apply:expr) => {
         impl StreamState for $ty {
             const KIND: &'static str = $kind;
-            fn version(&self) -> u64 {
-                let $s = self;
-                $version
-            }
             fn apply_event(&mut self, event: &Event) -> Result<(), ForeignEvent> {
                 let $e = $half(event)?;
                 let $st = self;
@@ -54,11 +49,11 @@ macro_rules! stream_state {
     };
 }
 
-stream_state!(Account, "account", licensing, |s| s.version, |st, e| Aggregate::apply(st, e));
-stream_state!(Card, "card", licensing, |s| s.version, |st, e| Aggregate::apply(st, e));
-stream_state!(CatalogueEntry, "catalogue", licensing, |s| s.version, |st, e| Aggregate::apply(st, e));
-stream_state!(StationLog, "station", licensing, |s| s.version, |st, e| st.apply(e));
-stream_state!(GroupServer, "group-server", groups, |s| s.version(), |st, e| st.apply(e));
-stream_state!(UserGroup, "group", groups, |s| s.version(), |st, e| st.apply(e));
-stream_state!(Device, "device", groups, |s| s.version(), |st, e| Aggregate::apply(st, e));
-stream_state!(Distribution, "distribution", groups, |s| s.version(), |st, e| Aggregate::apply(st, e));
+stream_state!(Account, "account", licensing, |st, e| Aggregate::apply(st, e));
+stream_state!(Card, "card", licensing, |st, e| Aggregate::apply(st, e));
+stream_state!(CatalogueEntry, "catalogue", licensing, |st, e| Aggregate::apply(st, e));
+stream_state!(StationLog, "station", licensing, |st, e| st.apply(e));
+stream_state!(GroupServer, "group-server", groups, |st, e| st.apply(e));
+stream_state!(UserGroup, "group", groups, |st, e| st.apply(e));
+stream_state!(Device, "device", groups, |st, e| Aggregate::apply(st, e));
+stream_state!(Distribution, "distribution", groups, |st, e| Aggregate::apply(st, e));
