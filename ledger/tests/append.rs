@@ -134,6 +134,14 @@ fn a_failed_write_poisons_the_log_until_it_is_reopened() {
     assert!(matches!(log.append(one("s", EV::Any, vec![event(3, b"")])), Err(AppendError::Poisoned { .. })));
     assert!(log.poisoned().is_some());
     assert_eq!(log.head().position, 1);
+    // The failed sync came after the write: the record is in RocksDB but was
+    // never acknowledged, so no read may show it.
+    assert_eq!(log.stream_version(&stream("s")).unwrap(), 1);
+    assert_eq!(log.read_stream(&stream("s"), 1, Direction::Forwards, 10).unwrap().len(), 1);
+    assert_eq!(log.read_stream(&stream("s"), u64::MAX, Direction::Backwards, 10).unwrap().len(), 1);
+    assert!(log.read_record(2).unwrap().is_none());
+    assert_eq!(log.read_all(1, 10).unwrap().len(), 1);
+    assert_eq!(log.scan(1).count(), 1);
     drop(log);
     let log = encore_ledger::Ledger::open(dir.path().join("log"), Default::default()).unwrap();
     assert_eq!(log.append(one("s", EV::Any, vec![event(2, b"")])).unwrap().positions, vec![2]);

@@ -1,16 +1,23 @@
-//! Appending: validation at the API edge, then one writer thread that group
-//! commits.
+//! Appending: validation at the API edge, then a two-stage group-commit
+//! pipeline: a writer thread and a syncer thread.
 //!
 //! Callers validate their append on their own thread (cheap, stateless), then
 //! queue it. The writer takes everything queued, checks each append against
-//! the head and the stream versions (idempotent retries, expected versions,
-//! the clock), chains the accepted records, writes them all in one RocksDB
-//! `WriteBatch` with one WAL sync, and only then publishes the new head and
-//! acknowledges. A failed write poisons the log: the appends in that group and
-//! every later one are refused.
+//! the log as written so far (idempotent retries, expected versions, the
+//! clock), chains the accepted records and writes them in one RocksDB
+//! `WriteBatch`, without waiting for the disk. It hands the group to the
+//! syncer and goes on with the next group while the syncer makes everything
+//! written so far durable with one WAL sync, then publishes the new head and
+//! acknowledges, in order. So the CPU work of group N+1 overlaps the fsync of
+//! group N, and one sync covers every group written while the previous one ran.
+//!
+//! Nothing is acknowledged, and no reader sees a record (reads stop at the
+//! published head), before the sync that covers it succeeds. A failed write
+//! or sync poisons the log: the groups in flight and every later append are
+//! refused.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -138,7 +145,15 @@ fn validate_event(event: &NewEvent, ids: &mut HashSet<EventId>, previous_time: i
     Ok(())
 }
 
-/// The writer thread's handle: its queue and its join handle.
+fn spawn_named(name: &str, body: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::Builder::new().name(name.into()).spawn(body).unwrap_or_else(|e| panic!("cannot start the {name} thread: {e}"))
+}
+
+/// Groups written and waiting for their sync before the writer waits too.
+const MAX_GROUPS_IN_FLIGHT: usize = 64;
+
+/// The writer thread's handle: its queue and its join handle (the writer
+/// joins the syncer when it ends).
 pub(crate) struct WriterHandle {
     sender: SyncSender<Request>,
     thread: JoinHandle<()>,
@@ -147,15 +162,23 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     pub(crate) fn spawn(store: Arc<Store>, queue_depth: usize) -> Self {
         let (sender, receiver) = sync_channel(queue_depth.max(1));
+        let (to_syncer, written) = sync_channel(MAX_GROUPS_IN_FLIGHT);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let syncer = Syncer { store: store.clone(), in_flight: in_flight.clone() };
+        let syncer = spawn_named("encore-ledger-syncer", move || syncer.run(written));
         let head = store.watch.get();
-        let thread = std::thread::Builder::new()
-            .name("encore-ledger-writer".into())
-            .spawn(move || Writer { store, head, versions: VersionCache::default() }.run(receiver))
-            .unwrap_or_else(|e| panic!("cannot start the ledger writer thread: {e}"));
+        let writer = Writer { store, head, versions: VersionCache::default(), syncer: to_syncer, in_flight };
+        let thread = spawn_named("encore-ledger-writer", move || {
+            writer.run(receiver);
+            if syncer.join().is_err() {
+                tracing::error!("the ledger syncer thread panicked");
+            }
+        });
         WriterHandle { sender, thread }
     }
 
-    /// Closes the queue and waits for the writer to finish what it holds.
+    /// Closes the queue and waits for the writer and the syncer to finish
+    /// what they hold.
     pub(crate) fn shut_down(self) {
         drop(self.sender);
         if self.thread.join().is_err() {
@@ -166,15 +189,20 @@ impl WriterHandle {
 
 struct Writer {
     store: Arc<Store>,
-    /// The durable head: only moves after a successful synced write.
+    /// The head of the log as written (possibly not yet synced).
     head: Head,
-    /// Durable stream versions this writer has read or written.
+    /// Stream versions as written (possibly not yet synced).
     versions: VersionCache,
+    /// Written groups, on their way to their sync and acknowledgement.
+    syncer: SyncSender<Written>,
+    /// Groups handed to the syncer and not yet acknowledged.
+    in_flight: Arc<AtomicUsize>,
 }
 
-/// Stream versions known to be durable. The writer thread is the only writer
-/// of the log, so a version it wrote or read stays true until it writes
-/// again; the cache is cleared wholesale when it grows past its bound.
+/// Stream versions as this writer has read or written them. The writer thread
+/// is the only writer of the log, so a version it wrote or read stays true
+/// until it writes again (or the log is poisoned, and nothing is written
+/// again); the cache is cleared wholesale when it grows past its bound.
 #[derive(Default)]
 struct VersionCache(HashMap<StreamId, u64>);
 
@@ -195,7 +223,15 @@ impl VersionCache {
 
 impl Writer {
     fn run(mut self, receiver: Receiver<Request>) {
-        while let Ok(first) = receiver.recv() {
+        let mut next = None;
+        loop {
+            let first = match next.take() {
+                Some(request) => request,
+                None => match receiver.recv() {
+                    Ok(request) => request,
+                    Err(_) => return,
+                },
+            };
             let mut group = vec![first];
             while group.len() < MAX_GROUP_APPENDS {
                 match receiver.try_recv() {
@@ -203,59 +239,131 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit_group(group);
+            if let Some(written) = self.commit_group(group) {
+                next = receiver.try_recv().ok();
+                self.hand_over(written, next.is_some());
+            }
         }
     }
 
-    fn commit_group(&mut self, group: Vec<Request>) {
+    /// Sends a written group to the syncer, so the next group can be staged
+    /// while it syncs; or, when there is no next group to overlap with and
+    /// nothing is in flight, syncs it right here (one thread hop less for a
+    /// lone writer).
+    fn hand_over(&mut self, written: Written, more_waiting: bool) {
+        if !more_waiting && self.in_flight.load(Ordering::SeqCst) == 0 {
+            return sync_and_acknowledge(&self.store, vec![written]);
+        }
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.syncer.send(written).is_err() {
+            panic!("the ledger syncer thread is gone while the writer runs");
+        }
+    }
+
+    /// Stages and writes one group; returns it for its sync, or `None` when
+    /// every append in it was refused already (and answered).
+    fn commit_group(&mut self, group: Vec<Request>) -> Option<Written> {
         if let Some(cause) = self.store.poison.cause() {
-            for request in group {
-                let _ = request.reply.send(Err(AppendError::Poisoned { cause: cause.clone() }));
-            }
-            return;
+            refuse_all(group, &AppendError::Poisoned { cause });
+            return None;
         }
         let mut staged = Staged::new(self.store.clone(), self.head);
         if let Err(e) = staged.prefetch(&mut self.versions, &group) {
-            for request in group {
-                let _ = request.reply.send(Err(e.clone()));
-            }
-            return;
+            refuse_all(group, &e);
+            return None;
         }
         let results: Vec<_> = group.iter().map(|r| staged.stage(&self.versions, &r.appends)).collect();
-        let outcome = if staged.records.is_empty() { Ok(()) } else { self.write(staged.batch) };
-        match outcome {
-            Ok(()) => {
-                if staged.head.position != self.head.position {
-                    self.head = staged.head;
-                    self.store.watch.publish(self.head);
-                }
-                for (stream, version) in staged.versions.drain() {
-                    self.versions.insert(stream, version);
-                }
-                for (request, result) in group.into_iter().zip(results) {
-                    let _ = request.reply.send(result);
-                }
-            }
-            Err(cause) => {
+        let wrote = !staged.records.is_empty();
+        if wrote {
+            if let Err(cause) = self.write(staged.batch) {
                 self.store.poison.set(cause.clone());
-                for (request, result) in group.into_iter().zip(results) {
-                    let failed = result.and(Err(AppendError::WriteFailed { cause: cause.clone() }));
-                    let _ = request.reply.send(failed);
-                }
+                refuse_all(group, &AppendError::WriteFailed { cause });
+                return None;
             }
         }
+        self.head = staged.head;
+        for (stream, version) in staged.versions.drain() {
+            self.versions.insert(stream, version);
+        }
+        let replies = group.into_iter().map(|r| r.reply).zip(results).collect();
+        // Even a group that wrote nothing waits for the sync: its retries may
+        // name records of earlier groups that are written but not yet durable.
+        Some(Written { head: self.head, wrote, replies })
     }
 
+    /// Writes the group's batch without waiting for the disk: the syncer
+    /// makes it durable before anyone is told.
     fn write(&self, batch: WriteBatch) -> Result<(), String> {
-        if self.store.fail_next_write.swap(false, Ordering::SeqCst) {
-            return Err("injected write failure (test hook)".into());
-        }
         let mut options = WriteOptions::default();
-        options.set_sync(true);
-        self.store.db.write_opt(batch, &options).map_err(|e| e.into_string())?;
-        self.store.group_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        options.set_sync(false);
+        self.store.db.write_opt(batch, &options).map_err(|e| e.into_string())
     }
+}
+
+fn refuse_all(group: Vec<Request>, error: &AppendError) {
+    for request in group {
+        let _ = request.reply.send(Err(error.clone()));
+    }
+}
+
+/// A group the writer wrote: the head after it, and each append's outcome.
+struct Written {
+    head: Head,
+    wrote: bool,
+    replies: Vec<(Reply, Result<Appended, AppendError>)>,
+}
+
+/// The second stage: makes written groups durable and acknowledges them.
+struct Syncer {
+    store: Arc<Store>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Syncer {
+    fn run(self, written: Receiver<Written>) {
+        while let Ok(first) = written.recv() {
+            let mut groups = vec![first];
+            while let Ok(next) = written.try_recv() {
+                groups.push(next);
+            }
+            let count = groups.len();
+            sync_and_acknowledge(&self.store, groups);
+            self.in_flight.fetch_sub(count, Ordering::SeqCst);
+        }
+    }
+}
+
+/// One WAL sync covers every group written before it started; then the head
+/// moves and the appends are answered in the order they were staged.
+fn sync_and_acknowledge(store: &Store, groups: Vec<Written>) {
+    let outcome = match store.poison.cause() {
+        Some(cause) => Err(AppendError::Poisoned { cause }),
+        None if groups.iter().any(|g| g.wrote) => sync(store).map_err(|cause| {
+            store.poison.set(cause.clone());
+            AppendError::WriteFailed { cause }
+        }),
+        None => Ok(()),
+    };
+    let head = groups.last().map(|g| g.head);
+    if let (Ok(()), Some(head)) = (&outcome, head) {
+        if head.position != store.watch.get().position {
+            store.watch.publish(head);
+        }
+    }
+    for (reply, result) in groups.into_iter().flat_map(|g| g.replies) {
+        // After a failed sync no outcome is known, refusals included: they
+        // were decided against records that may now be lost.
+        let _ = reply.send(outcome.clone().and(result));
+    }
+}
+
+fn sync(store: &Store) -> Result<(), String> {
+    if store.fail_next_write.swap(false, Ordering::SeqCst) {
+        return Err("injected sync failure (test hook)".into());
+    }
+    store.db.flush_wal(true).map_err(|e| e.into_string())?;
+    store.group_commits.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 /// One group's tentative state: the head as if the staged records were

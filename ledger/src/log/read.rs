@@ -19,12 +19,26 @@ impl Store {
         }
     }
 
-    pub(crate) fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
-        let cf = Cfs::of(self).heads;
-        match self.db.get_pinned_cf(cf, stream.as_str().as_bytes()).map_err(storage)? {
-            None => Ok(0),
-            Some(v) => parse_u64(&v).ok_or_else(|| ReadError::Storage(format!("stream head of {stream} is not a version"))),
+    /// The newest version of a stream whose record is at or before `head`:
+    /// records past the published head may be written but not yet durable.
+    pub(crate) fn stream_version(&self, stream: &StreamId, head: u64) -> Result<u64, ReadError> {
+        let prefix = stream_prefix(stream);
+        let mut it = self.db.raw_iterator_cf(Cfs::of(self).index);
+        it.seek_for_prev(stream_index_key(stream, u64::MAX));
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let version = parse_stream_index_key(key).map(|(_, v)| v);
+            let position = parse_u64(value);
+            match (version, position) {
+                (Some(version), Some(position)) if position <= head => return Ok(version),
+                (Some(_), Some(_)) => it.prev(),
+                _ => return Err(ReadError::Storage(format!("stream index entry of {stream} is not a version and a position"))),
+            }
         }
+        it.status().map_err(storage)?;
+        Ok(0)
     }
 
     /// Up to `max` records from `from` (inclusive), never past `to`.
@@ -97,7 +111,7 @@ impl Ledger {
 
     /// A stream's current version: its number of events (0 if it has none).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
-        self.store().stream_version(stream)
+        self.store().stream_version(stream, self.head().position)
     }
 
     /// Up to `max` events of a stream starting at `from_version` (inclusive;
