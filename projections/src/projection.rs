@@ -8,8 +8,9 @@ use minicbor::{Decode, Encode};
 
 use crate::error::{FoldError, StateDecodeError};
 
-/// The format of [`Projected::encode`]; bumped when the envelope changes.
-pub const PROJECTED_FORMAT_VERSION: u32 = 1;
+/// The format of [`Projected::encode`]; bumped when the envelope or a
+/// projection's state encoding changes (2: packed usage entries).
+pub const PROJECTED_FORMAT_VERSION: u32 = 2;
 
 /// Where and when an event sits in the log.
 #[derive(Debug, Clone, Copy)]
