@@ -19,6 +19,24 @@ fn reopening_restores_the_head_and_continues_the_chain() {
     assert!(log.verify().unwrap().is_intact());
 }
 
+fn wal_bytes(dir: &std::path::Path) -> u64 {
+    let logs = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).filter(|e| e.file_name().to_string_lossy().ends_with(".log"));
+    logs.map(|e| e.metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn a_clean_close_leaves_no_wal_to_replay() {
+    let (dir, log) = temp_ledger();
+    log.append(one("s", EV::Any, vec![event(1, &[7; 300]), event(2, b"b")])).unwrap();
+    assert!(wal_bytes(&dir.path().join("log")) > 300, "the append went through the WAL");
+    let head = log.head();
+    drop(log);
+    assert_eq!(wal_bytes(&dir.path().join("log")), 0, "the memtables were flushed on close");
+    let log = Ledger::open(dir.path().join("log"), LedgerOptions::default()).unwrap();
+    assert_eq!(log.head(), head);
+    assert!(log.verify().unwrap().is_intact());
+}
+
 #[test]
 fn a_directory_with_other_files_is_not_an_encore_log() {
     let dir = tempfile::tempdir().unwrap();

@@ -176,7 +176,23 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(writer) = lock(&self.writer).take() {
             writer.shut_down();
+            // A poisoned log keeps its files as the failure left them.
+            if self.store.poison.cause().is_none() {
+                self.store.flush_memtables();
+            }
         }
         self.store.watch.close();
+    }
+}
+
+impl Store {
+    /// On a clean close, moves what only the WAL holds into table files, so
+    /// the next open has no WAL to replay (a kiosk's cold start). A failure
+    /// here loses nothing: the WAL stays and is replayed on open.
+    fn flush_memtables(&self) {
+        let cfs: Vec<_> = keys::ALL_CFS.iter().filter_map(|name| self.db.cf_handle(name)).collect();
+        if let Err(e) = self.db.flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default()) {
+            tracing::warn!(error = %e, "flushing memtables on close failed; the next open replays the WAL");
+        }
     }
 }
