@@ -14,7 +14,7 @@ use encore_domain::{Event, Money, Timestamp};
 use minicbor::{Decode, Encode};
 
 use crate::error::StateDecodeError;
-use crate::projection::{decode_state, encode_state, EventContext, Projection};
+use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 
 /// One account's money, in integer minor units.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
@@ -138,6 +138,10 @@ impl Projection for Balances {
 
     fn encode(&self) -> Vec<u8> {
         encode_state(self)
+    }
+
+    fn encodes_to(&self, bytes: &[u8]) -> bool {
+        encodes_to(self, bytes)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {

@@ -7,7 +7,7 @@ use minicbor::{Decode, Encode};
 use crate::balances::Balances;
 use crate::charisma::CharismaRankings;
 use crate::error::StateDecodeError;
-use crate::projection::{decode_state, encode_state, EventContext, Projection};
+use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 use crate::usage::UsageHistory;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
@@ -31,6 +31,10 @@ impl Projection for AllProjections {
 
     fn encode(&self) -> Vec<u8> {
         encode_state(self)
+    }
+
+    fn encodes_to(&self, bytes: &[u8]) -> bool {
+        encodes_to(self, bytes)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {

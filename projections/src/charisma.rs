@@ -16,7 +16,7 @@ use encore_domain::Event;
 use minicbor::{Decode, Encode};
 
 use crate::error::StateDecodeError;
-use crate::projection::{decode_state, encode_state, EventContext, Projection};
+use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 
 /// One group id's place in the ranking (rank 1 = highest reliability).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +126,10 @@ impl Projection for CharismaRankings {
 
     fn encode(&self) -> Vec<u8> {
         encode_state(self)
+    }
+
+    fn encodes_to(&self, bytes: &[u8]) -> bool {
+        encodes_to(self, bytes)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {

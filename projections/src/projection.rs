@@ -32,6 +32,41 @@ pub trait Projection: Default + Clone + Send + 'static {
     /// The canonical encoding: equal states give equal bytes.
     fn encode(&self) -> Vec<u8>;
     fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError>;
+    /// Whether `encode` gives exactly `bytes` (override to compare without
+    /// building the encoding, as [`encodes_to`] does).
+    fn encodes_to(&self, bytes: &[u8]) -> bool {
+        self.encode() == bytes
+    }
+}
+
+/// Whether the canonical CBOR of `value` is exactly `expected`, compared as it
+/// is written: no buffer the size of the state.
+pub fn encodes_to<T: Encode<()>>(value: &T, expected: &[u8]) -> bool {
+    let mut compare = Compare { expected, at: 0 };
+    minicbor::encode(value, &mut compare).is_ok() && compare.at == expected.len()
+}
+
+/// A CBOR sink that checks each written piece against the expected bytes and
+/// fails at the first difference.
+struct Compare<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+#[derive(Debug)]
+struct Differs;
+
+impl minicbor::encode::Write for Compare<'_> {
+    type Error = Differs;
+
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), Differs> {
+        let end = self.at.checked_add(buf.len()).ok_or(Differs)?;
+        if self.expected.get(self.at..end) != Some(buf) {
+            return Err(Differs);
+        }
+        self.at = end;
+        Ok(())
+    }
 }
 
 /// Canonical CBOR of a derived value (writing into a `Vec` cannot fail).
@@ -56,8 +91,10 @@ pub struct Projected<P> {
     pub state: P,
 }
 
+/// The stored form; `state` is borrowed both ways (encoded from the
+/// projection's bytes, decoded in place from the stored ones).
 #[derive(Encode, Decode)]
-struct Envelope {
+struct Envelope<'a> {
     #[n(0)]
     format: u32,
     #[n(1)]
@@ -66,8 +103,8 @@ struct Envelope {
     last_hash: Hash,
     #[n(3)]
     skipped: u64,
-    #[cbor(n(4), with = "minicbor::bytes")]
-    state: Vec<u8>,
+    #[cbor(b(4), with = "minicbor::bytes")]
+    state: &'a [u8],
 }
 
 impl<P: Projection> Projected<P> {
@@ -106,28 +143,45 @@ impl<P: Projection> Projected<P> {
 
     /// The canonical bytes of position, chain hash, skipped count and state.
     pub fn encode(&self) -> Vec<u8> {
-        let envelope = Envelope {
-            format: PROJECTED_FORMAT_VERSION,
-            position: self.position,
-            last_hash: self.last_hash,
-            skipped: self.skipped,
-            state: self.state.encode(),
-        };
-        encode_state(&envelope)
+        encode_state(&self.envelope(&self.state.encode()))
+    }
+
+    fn envelope<'a>(&self, state: &'a [u8]) -> Envelope<'a> {
+        Envelope { format: PROJECTED_FORMAT_VERSION, position: self.position, last_hash: self.last_hash, skipped: self.skipped, state }
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {
-        let envelope: Envelope = decode_state(P::NAME, bytes)?;
+        let envelope: Envelope = minicbor::decode(bytes).map_err(|e| StateDecodeError::Cbor { name: P::NAME, reason: e.to_string() })?;
         if envelope.format != PROJECTED_FORMAT_VERSION {
             return Err(StateDecodeError::UnsupportedFormat { found: envelope.format, supported: PROJECTED_FORMAT_VERSION });
         }
-        let state = P::decode(&envelope.state)?;
+        let state = P::decode(envelope.state)?;
         let decoded = Projected { position: envelope.position, last_hash: envelope.last_hash, skipped: envelope.skipped, state };
         // Paired check: only canonical bytes are accepted, so equal states
-        // always have equal bytes, stored or recomputed.
-        if decoded.encode() != bytes {
+        // always have equal bytes, stored or recomputed. Compared as they
+        // are encoded, without building a second copy.
+        let canonical = encodes_to(&decoded.envelope(envelope.state), bytes) && decoded.state.encodes_to(envelope.state);
+        if !canonical {
             return Err(StateDecodeError::NotCanonical { name: P::NAME });
         }
         Ok(decoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_to_accepts_exactly_the_canonical_bytes() {
+        let value = (7u64, "content-1".to_string(), vec![1u32, 2, 3]);
+        let bytes = encode_state(&value);
+        assert!(encodes_to(&value, &bytes));
+        assert!(!encodes_to(&value, &bytes[..bytes.len() - 1]), "a prefix");
+        assert!(!encodes_to(&value, &[bytes.as_slice(), &[0]].concat()), "trailing bytes");
+        let mut changed = bytes.clone();
+        changed[3] ^= 1;
+        assert!(!encodes_to(&value, &changed), "a changed byte");
+        assert!(!encodes_to(&value, &[]));
     }
 }

@@ -3,9 +3,9 @@
 //! time and station; per content id, purchases and plays, plus the device-side
 //! plays and radio shares of the groups model.
 //!
-//! Histories grow with the log, so each entry is 32 bytes in memory and 25
-//! in a snapshot (one packed byte string per account, so a cold start decodes
-//! millions of entries at memory speed): content ids and stations are
+//! Histories grow with the log, so each entry is 25 packed bytes, the same in
+//! memory as in a snapshot (one byte string per account, so a cold start
+//! loads millions of entries at memory speed): content ids and stations are
 //! interned (numbered in order of first appearance, which only depends on the
 //! log, so a rebuild numbers them identically).
 
@@ -19,7 +19,7 @@ use minicbor::{Decode, Encode};
 
 use crate::error::StateDecodeError;
 use crate::interner::Interner;
-use crate::projection::{decode_state, encode_state, EventContext, Projection};
+use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
 #[cbor(index_only)]
@@ -75,15 +75,38 @@ impl Entry {
     }
 }
 
-/// One account's entries, encoded as one byte string of packed entries.
+/// One account's entries, packed back to back in memory exactly as they are
+/// stored, so a snapshot loads with one copy per account and an entry costs
+/// 25 bytes. Invariant: the length is a whole number of entries, each of
+/// which unpacks (checked on decode, kept by `push`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Entries(Vec<Entry>);
+struct Entries(Vec<u8>);
+
+impl Entries {
+    fn push(&mut self, entry: &Entry) {
+        entry.pack(&mut self.0);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len() / Entry::PACKED
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.0.chunks_exact(Entry::PACKED).map(|chunk| match <&[u8; Entry::PACKED]>::try_from(chunk).ok().and_then(Entry::unpack) {
+            Some(entry) => entry,
+            None => panic!("a usage entry that was checked no longer unpacks"),
+        })
+    }
+
+    /// Whether the bytes are whole entries that all unpack.
+    fn check(bytes: &[u8]) -> bool {
+        bytes.len() % Entry::PACKED == 0 && bytes.chunks_exact(Entry::PACKED).all(|c| matches!(c[Entry::PACKED - 1], 0 | 1))
+    }
+}
 
 impl<C> Encode<C> for Entries {
     fn encode<W: minicbor::encode::Write>(&self, e: &mut minicbor::Encoder<W>, _: &mut C) -> Result<(), minicbor::encode::Error<W::Error>> {
-        let mut bytes = Vec::with_capacity(self.0.len() * Entry::PACKED);
-        self.0.iter().for_each(|entry| entry.pack(&mut bytes));
-        e.bytes(&bytes)?;
+        e.bytes(&self.0)?;
         Ok(())
     }
 }
@@ -91,12 +114,10 @@ impl<C> Encode<C> for Entries {
 impl<'b, C> Decode<'b, C> for Entries {
     fn decode(d: &mut minicbor::Decoder<'b>, _: &mut C) -> Result<Self, minicbor::decode::Error> {
         let bytes = d.bytes()?;
-        if bytes.len() % Entry::PACKED != 0 {
-            return Err(minicbor::decode::Error::message("usage entries are not a whole number of packed entries"));
+        if !Entries::check(bytes) {
+            return Err(minicbor::decode::Error::message("usage entries are not whole packed entries of a known kind"));
         }
-        let unpack = |chunk: &[u8]| <&[u8; Entry::PACKED]>::try_from(chunk).ok().and_then(Entry::unpack);
-        let entries = bytes.chunks_exact(Entry::PACKED).map(unpack).collect::<Option<Vec<_>>>();
-        entries.map(Entries).ok_or_else(|| minicbor::decode::Error::message("a usage entry has an unknown kind"))
+        Ok(Entries(bytes.to_vec()))
     }
 }
 
@@ -143,7 +164,7 @@ pub struct UsageHistory {
 impl UsageHistory {
     /// The content `account` bought and played, in log order.
     pub fn history<'a>(&'a self, account: &AccountId) -> impl Iterator<Item = Usage<'a>> + 'a {
-        self.accounts.get(account).into_iter().flat_map(|e| &e.0).map(|e| Usage {
+        self.accounts.get(account).into_iter().flat_map(Entries::iter).map(|e| Usage {
             position: e.position,
             at: e.at,
             kind: e.kind,
@@ -167,7 +188,7 @@ impl UsageHistory {
 
     /// Entries over every account.
     pub fn len(&self) -> usize {
-        self.accounts.values().map(|e| e.0.len()).sum()
+        self.accounts.values().map(Entries::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -191,9 +212,11 @@ impl UsageHistory {
         let station = self.stations.intern(station);
         let entry = Entry { position: at.position, at: when, content, station, kind };
         match self.accounts.get_mut(account) {
-            Some(entries) => entries.0.push(entry),
+            Some(entries) => entries.push(&entry),
             None => {
-                self.accounts.insert(account.clone(), Entries(vec![entry]));
+                let mut entries = Entries::default();
+                entries.push(&entry);
+                self.accounts.insert(account.clone(), entries);
             }
         }
     }
@@ -218,6 +241,10 @@ impl Projection for UsageHistory {
         encode_state(self)
     }
 
+    fn encodes_to(&self, bytes: &[u8]) -> bool {
+        encodes_to(self, bytes)
+    }
+
     fn decode(bytes: &[u8]) -> Result<Self, StateDecodeError> {
         let decoded: UsageHistory = decode_state(Self::NAME, bytes)?;
         decoded.check()?;
@@ -231,7 +258,7 @@ impl UsageHistory {
         if self.per_content.len() > self.contents.len() {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "more content counters than content ids".into() });
         }
-        let refs_ok = self.accounts.values().flat_map(|e| &e.0).all(|e| (e.content as usize) < self.contents.len() && (e.station as usize) < self.stations.len());
+        let refs_ok = self.accounts.values().flat_map(Entries::iter).all(|e| (e.content as usize) < self.contents.len() && (e.station as usize) < self.stations.len());
         if !refs_ok {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "an entry refers to an unknown content id or station".into() });
         }
@@ -249,10 +276,13 @@ mod tests {
 
     #[test]
     fn packed_entries_round_trip() {
-        let entries = Entries(vec![entry(1, UsageKind::Bought), entry(u64::MAX, UsageKind::Played)]);
+        let mut entries = Entries::default();
+        entries.push(&entry(1, UsageKind::Bought));
+        entries.push(&entry(u64::MAX, UsageKind::Played));
         let bytes = encode_state(&entries);
         let decoded: Entries = minicbor::decode(&bytes).unwrap();
         assert_eq!(decoded, entries);
+        assert_eq!(decoded.iter().collect::<Vec<_>>(), vec![entry(1, UsageKind::Bought), entry(u64::MAX, UsageKind::Played)]);
         assert_eq!(minicbor::decode::<Entries>(&encode_state(&Entries::default())).unwrap(), Entries::default());
     }
 

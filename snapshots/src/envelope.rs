@@ -68,6 +68,40 @@ impl Snapshot {
     }
 }
 
+/// A stored snapshot read in place: the same fields as [`Snapshot`], borrowed
+/// from the stored bytes (a projection's state runs to tens of MiB, and a
+/// cold start should not copy it to look at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Decode)]
+pub struct SnapshotView<'a> {
+    #[n(0)]
+    pub format: u32,
+    #[b(1)]
+    pub kind: &'a str,
+    #[b(2)]
+    pub subject: &'a str,
+    #[n(3)]
+    pub version: u64,
+    #[n(4)]
+    pub position: u64,
+    #[cbor(n(5), with = "minicbor::bytes")]
+    pub chain_hash: Hash,
+    #[cbor(n(6), with = "minicbor::bytes")]
+    pub state_hash: Hash,
+    #[cbor(b(7), with = "minicbor::bytes")]
+    pub state: &'a [u8],
+}
+
+impl<'a> SnapshotView<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, String> {
+        minicbor::decode(bytes).map_err(|e| e.to_string())
+    }
+
+    /// Whether `state` hashes to `state_hash`.
+    pub fn state_is_intact(&self) -> bool {
+        blake3::hash(self.state).as_bytes() == &self.state_hash
+    }
+}
+
 fn number(n: u64) -> String {
     format!("{n:020}")
 }

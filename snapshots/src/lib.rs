@@ -24,7 +24,7 @@ mod write;
 
 pub use actors::{ActorState, Snapshottable};
 pub use audit::{audit, AuditMismatch, AuditReport, MismatchKind};
-pub use envelope::{actor_key, actor_prefix, projection_key, projection_prefix, Snapshot, SNAPSHOT_FORMAT_VERSION};
+pub use envelope::{actor_key, actor_prefix, projection_key, projection_prefix, Snapshot, SnapshotView, SNAPSHOT_FORMAT_VERSION};
 pub use error::{ActorFoldError, AuditError, LoadError, SnapshotError};
 pub use recover::{load, load_projection, Recovered, RecoveredProjection, SkipReason, Skipped};
-pub use write::{snapshot_projection, snapshot_streams, write_actor_snapshot, SnapshotPolicy, SnapshotStats};
+pub use write::{snapshot_projection, snapshot_streams, write_actor_snapshot, SnapshotPolicy, SnapshotStats, PROJECTION_SNAPSHOTS_KEPT};

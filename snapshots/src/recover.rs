@@ -11,7 +11,7 @@ use encore_ledger::{Direction, Ledger, StreamId};
 use encore_projections::{replay_into, Projected, Projection};
 
 use crate::actors::Snapshottable;
-use crate::envelope::{actor_prefix, key_number, projection_prefix, Snapshot, SNAPSHOT_FORMAT_VERSION};
+use crate::envelope::{actor_prefix, key_number, projection_prefix, SnapshotView, SNAPSHOT_FORMAT_VERSION};
 use crate::error::LoadError;
 
 /// Why a stored snapshot was not used.
@@ -79,13 +79,13 @@ pub struct RecoveredProjection<P> {
 }
 
 /// Checks the envelope of a snapshot stored under (subject, version).
-fn open_envelope(bytes: &[u8], kind: &str, subject: &str, version: u64) -> Result<Snapshot, SkipReason> {
-    let snapshot = Snapshot::decode(bytes).map_err(SkipReason::Undecodable)?;
+fn open_envelope<'a>(bytes: &'a [u8], kind: &str, subject: &str, version: u64) -> Result<SnapshotView<'a>, SkipReason> {
+    let snapshot = SnapshotView::decode(bytes).map_err(SkipReason::Undecodable)?;
     if snapshot.format != SNAPSHOT_FORMAT_VERSION {
         return Err(SkipReason::UnsupportedFormat { found: snapshot.format });
     }
     if snapshot.subject != subject || snapshot.kind != kind || snapshot.version != version {
-        return Err(SkipReason::WrongSubject { subject: snapshot.subject, kind: snapshot.kind, version: snapshot.version });
+        return Err(SkipReason::WrongSubject { subject: snapshot.subject.into(), kind: snapshot.kind.into(), version: snapshot.version });
     }
     if !snapshot.state_is_intact() {
         return Err(SkipReason::StateHashMismatch);
@@ -95,7 +95,7 @@ fn open_envelope(bytes: &[u8], kind: &str, subject: &str, version: u64) -> Resul
 
 /// Checks that the log holds, at the snapshot's position, the record it was
 /// taken at (`stream` = `None` for projections, whose version is the position).
-fn check_against_log(ledger: &Ledger, snapshot: &Snapshot, stream: Option<&StreamId>) -> Result<(), SkipReason> {
+fn check_against_log(ledger: &Ledger, snapshot: &SnapshotView<'_>, stream: Option<&StreamId>) -> Result<(), SkipReason> {
     let position = snapshot.position;
     let record = match ledger.read_record(position) {
         Ok(Some(record)) => record,
@@ -119,31 +119,29 @@ fn skip(subject: &str, version: u64, reason: SkipReason, skipped: &mut Vec<Skipp
     skipped.push(Skipped { subject: subject.to_string(), version, reason });
 }
 
-/// Stored snapshots under `prefix`, newest first, with the number of their key.
-fn newest_first(ledger: &Ledger, prefix: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, LoadError> {
-    let mut entries: Vec<(u64, Vec<u8>)> = ledger.scan_aux(prefix)?.into_iter().filter_map(|(k, v)| key_number(prefix, &k).map(|n| (n, v))).collect();
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
-    Ok(entries)
+/// Offers the snapshots stored under `prefix` to `take`, newest first, with
+/// the number of their key (key order is version order, see `envelope`),
+/// until it takes one: recovery reads no snapshot older than the first one
+/// that checks out, and reads that one in place.
+fn newest_first<T>(ledger: &Ledger, prefix: &[u8], mut take: impl FnMut(u64, &[u8]) -> Option<T>) -> Result<Option<T>, LoadError> {
+    Ok(ledger.find_aux_rev(prefix, |key, value| key_number(prefix, key).and_then(|n| take(n, value)))?)
 }
 
 /// Recovers the state of the actor on `stream`.
 pub fn load<S: Snapshottable>(ledger: &Ledger, stream: &StreamId) -> Result<Recovered<S>, LoadError> {
     let subject = stream.as_str();
     let mut skipped = Vec::new();
-    let mut start: Option<(S, u64)> = None;
-    for (version, bytes) in newest_first(ledger, &actor_prefix(subject))? {
-        let checked = open_envelope(&bytes, S::KIND, subject, version)
+    let start: Option<(S, u64)> = newest_first(ledger, &actor_prefix(subject), |version, bytes| {
+        let checked = open_envelope(bytes, S::KIND, subject, version)
             .and_then(|s| check_against_log(ledger, &s, Some(stream)).map(|()| s))
-            .and_then(|s| S::decode_state(&s.state).map_err(SkipReason::StateUndecodable));
+            .and_then(|s| S::decode_state(s.state).map_err(SkipReason::StateUndecodable));
         match checked {
-            Ok(state) if state.version() == version => {
-                start = Some((state, version));
-                break;
-            }
+            Ok(state) if state.version() == version => return Some((state, version)),
             Ok(_) => skip(subject, version, SkipReason::WrongSubject { subject: subject.into(), kind: S::KIND.into(), version }, &mut skipped),
             Err(reason) => skip(subject, version, reason, &mut skipped),
         }
-    }
+        None
+    })?;
     let from_snapshot = start.as_ref().map(|(_, v)| *v);
     let mut state = start.map(|(s, _)| s).unwrap_or_default();
     let mut replayed = 0;
@@ -163,20 +161,17 @@ pub fn load<S: Snapshottable>(ledger: &Ledger, stream: &StreamId) -> Result<Reco
 /// Recovers projection `P` up to the current head of the log.
 pub fn load_projection<P: Projection>(ledger: &Ledger) -> Result<RecoveredProjection<P>, LoadError> {
     let mut skipped = Vec::new();
-    let mut start = None;
-    for (position, bytes) in newest_first(ledger, &projection_prefix(P::NAME))? {
-        let checked = open_envelope(&bytes, "projection", P::NAME, position)
+    let start = newest_first(ledger, &projection_prefix(P::NAME), |position, bytes| {
+        let checked = open_envelope(bytes, "projection", P::NAME, position)
             .and_then(|s| check_against_log(ledger, &s, None).map(|()| s))
-            .and_then(|s| Projected::<P>::decode(&s.state).map_err(|e| SkipReason::StateUndecodable(e.to_string())).map(|p| (s, p)));
+            .and_then(|s| Projected::<P>::decode(s.state).map_err(|e| SkipReason::StateUndecodable(e.to_string())).map(|p| (s, p)));
         match checked {
-            Ok((s, p)) if p.position == position && p.last_hash == s.chain_hash => {
-                start = Some(p);
-                break;
-            }
+            Ok((s, p)) if p.position == position && p.last_hash == s.chain_hash => return Some(p),
             Ok(_) => skip(P::NAME, position, SkipReason::PositionMismatch { position }, &mut skipped),
             Err(reason) => skip(P::NAME, position, reason, &mut skipped),
         }
-    }
+        None
+    })?;
     let from_snapshot = start.as_ref().map(|p| p.position);
     let mut projected = start.unwrap_or_else(Projected::new);
     let before = projected.position;

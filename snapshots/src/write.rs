@@ -8,7 +8,7 @@ use encore_ledger::{Ledger, Record};
 use encore_projections::{Projected, Projection};
 
 use crate::actors::{ActorState, Snapshottable};
-use crate::envelope::{actor_key, projection_key, Snapshot};
+use crate::envelope::{actor_key, projection_key, projection_prefix, Snapshot};
 use crate::error::SnapshotError;
 
 /// How often actor states are snapshotted: every `every` events of a stream.
@@ -57,11 +57,26 @@ pub fn write_actor_snapshot<S: Snapshottable>(ledger: &Ledger, state: &S, record
     Ok(())
 }
 
-/// Stores a projection at the position it has reached.
+/// Projection snapshots kept per projection: the newest, and one to fall back
+/// on if the newest does not check out. (Each holds the whole state, tens of
+/// MiB for a large log; actor snapshots are small and all kept.)
+pub const PROJECTION_SNAPSHOTS_KEPT: usize = 2;
+
+/// Stores a projection at the position it has reached, then deletes its
+/// snapshots older than the newest [`PROJECTION_SNAPSHOTS_KEPT`].
 pub fn snapshot_projection<P: Projection>(ledger: &Ledger, projected: &Projected<P>) -> Result<(), SnapshotError> {
     let snapshot = Snapshot::new("projection", P::NAME, projected.position, projected.position, projected.last_hash, projected.encode());
     let (key, value) = (projection_key(P::NAME, projected.position), snapshot.encode());
     ledger.put_aux(&[(key.as_slice(), value.as_slice())])?;
+    let prefix = projection_prefix(P::NAME);
+    let mut seen = 0;
+    let oldest_kept = ledger.find_aux_rev(&prefix, |key, _| {
+        seen += 1;
+        (seen == PROJECTION_SNAPSHOTS_KEPT).then(|| key.to_vec())
+    })?;
+    if let Some(oldest_kept) = oldest_kept {
+        ledger.delete_aux_range(&prefix, &oldest_kept)?;
+    }
     Ok(())
 }
 

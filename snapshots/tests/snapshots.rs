@@ -122,6 +122,31 @@ fn projection_snapshot_plus_tail_equals_rebuild() {
     assert!(audit(&ledger).unwrap().is_clean());
 }
 
+#[test]
+fn only_the_newest_projection_snapshots_are_kept_and_a_damaged_newest_falls_back_to_the_next() {
+    let (_dir, ledger) = temp_log();
+    let mut positions = Vec::new();
+    for round in 0..4 {
+        workload(&ledger, 100 + round, 0, |_| {});
+        let projected = rebuild::<Balances>(&ledger).unwrap();
+        positions.push(projected.position);
+        snapshot_projection(&ledger, &projected).unwrap();
+    }
+    let stored: Vec<Vec<u8>> = ledger.scan_aux(&projection_prefix(Balances::NAME)).unwrap().into_iter().map(|(k, _)| k).collect();
+    let kept: Vec<Vec<u8>> = positions[4 - PROJECTION_SNAPSHOTS_KEPT..].iter().map(|&p| projection_key(Balances::NAME, p)).collect();
+    assert_eq!(stored, kept, "older snapshots were deleted");
+
+    let newest = kept.last().unwrap();
+    let mut damaged = ledger.get_aux(newest).unwrap().unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xFF;
+    ledger.put_aux(&[(newest.as_slice(), damaged.as_slice())]).unwrap();
+    let recovered = load_projection::<Balances>(&ledger).unwrap();
+    assert_eq!(recovered.from_snapshot, Some(positions[2]));
+    assert_eq!(recovered.skipped.len(), 1);
+    assert_eq!(recovered.projected.encode(), rebuild::<Balances>(&ledger).unwrap().encode());
+}
+
 /// The busiest account stream, snapshotted every 2 events.
 fn busy_account(ledger: &Ledger) -> (StreamId, Vec<u64>) {
     workload(ledger, 1_000, 0, |_| {});

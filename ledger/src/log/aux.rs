@@ -58,6 +58,53 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Visits the entries whose key starts with `prefix`, greatest key first,
+    /// until `visit` returns something, and returns that. Values are lent in
+    /// place, not copied, and nothing past the found entry is read: recovery
+    /// looks for the newest snapshot that checks out (tens of MiB for a
+    /// projection) this way.
+    pub fn find_aux_rev<T>(&self, prefix: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> Option<T>) -> Result<Option<T>, AuxError> {
+        let store = self.store();
+        let mut it = store.db.raw_iterator_cf(Cfs::of(store).aux);
+        match prefix_end(prefix) {
+            Some(end) => {
+                it.seek_for_prev(&end);
+                // seek_for_prev lands on `end` itself if it exists: it is past the prefix.
+                if it.key() == Some(end.as_slice()) {
+                    it.prev();
+                }
+            }
+            None => it.seek_to_last(),
+        }
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if let Some(found) = visit(key, value) {
+                return Ok(Some(found));
+            }
+            it.prev();
+        }
+        it.status().map_err(|e| AuxError::Storage(e.into_string()))?;
+        Ok(None)
+    }
+
+    /// Durably deletes every auxiliary key in `[from, to)`.
+    pub fn delete_aux_range(&self, from: &[u8], to: &[u8]) -> Result<(), AuxError> {
+        let store = self.store();
+        if store.read_only {
+            return Err(AuxError::ReadOnly);
+        }
+        if let Some(cause) = store.poison.cause() {
+            return Err(AuxError::Poisoned { cause });
+        }
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(Cfs::of(store).aux, from, to);
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        store.db.write_opt(batch, &options).map_err(|e| AuxError::Storage(e.into_string()))
+    }
+
     pub fn delete_aux(&self, keys: &[&[u8]]) -> Result<(), AuxError> {
         let store = self.store();
         if store.read_only {
@@ -71,5 +118,31 @@ impl Ledger {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         store.db.write_opt(batch, &options).map_err(|e| AuxError::Storage(e.into_string()))
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`
+/// when the prefix is all 0xFF bytes or empty: no such key).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_is_the_first_key_past_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xFF, 0xFF]), None);
+        assert_eq!(prefix_end(b""), None);
     }
 }
