@@ -39,6 +39,17 @@ pub trait Projection: Default + Clone + Send + 'static {
     }
 }
 
+/// The domain event a record carries: `None` for a record that is not a
+/// domain event (other logs may share the store: counted and skipped); a
+/// domain event whose payload does not decode is an error, never skipped.
+pub fn decode_event(record: &Record) -> Result<Option<Event>, FoldError> {
+    match Event::decode_payload(&record.event_type, &record.payload) {
+        Ok(event) => Ok(Some(event)),
+        Err(DecodeError::UnknownType { .. }) => Ok(None),
+        Err(e) => Err(FoldError::Malformed { position: record.position, event_type: record.event_type.clone(), reason: e.to_string() }),
+    }
+}
+
 /// Whether the canonical CBOR of `value` is exactly `expected`, compared as it
 /// is written: no buffer the size of the state.
 pub fn encodes_to<T: Encode<()>>(value: &T, expected: &[u8]) -> bool {
@@ -116,25 +127,26 @@ impl<P: Projection> Projected<P> {
     /// chained; a record that is not a domain event is counted and skipped;
     /// a domain event whose payload does not decode is an error (never skipped).
     pub fn apply_record(&mut self, record: &Record) -> Result<(), FoldError> {
+        let event = decode_event(record)?;
+        self.apply_decoded(record, event.as_ref())
+    }
+
+    /// [`Projected::apply_record`] with the payload already decoded by
+    /// [`decode_event`] (possibly on another thread): the order checks and
+    /// the fold.
+    pub fn apply_decoded(&mut self, record: &Record, event: Option<&Event>) -> Result<(), FoldError> {
         if record.position != self.position + 1 {
             return Err(FoldError::Gap { expected: self.position + 1, found: record.position });
         }
         if record.prev_hash != self.last_hash {
             return Err(FoldError::ChainBroken { position: record.position });
         }
-        match Event::decode_payload(&record.event_type, &record.payload) {
-            Ok(event) => {
+        match event {
+            Some(event) => {
                 let at = EventContext { position: record.position, recorded_at: record.recorded_at, stream: &record.stream };
-                self.state.apply(&at, &event);
+                self.state.apply(&at, event);
             }
-            Err(DecodeError::UnknownType { .. }) => self.skipped += 1,
-            Err(e) => {
-                return Err(FoldError::Malformed {
-                    position: record.position,
-                    event_type: record.event_type.clone(),
-                    reason: e.to_string(),
-                })
-            }
+            None => self.skipped += 1,
         }
         self.position = record.position;
         self.last_hash = record.hash;

@@ -1,10 +1,14 @@
 //! Replays from the log: a full rebuild, and the state as of any position or
-//! time. Each reads the log in pages, so memory is the projection's alone.
+//! time. Each reads the log in pages, so memory is the projection's alone; a
+//! long replay reads and decodes on a second thread while the caller folds.
 
-use encore_ledger::Ledger;
+use std::sync::mpsc::{sync_channel, SyncSender};
+
+use encore_domain::Event;
+use encore_ledger::{Ledger, Record};
 
 use crate::error::ReplayError;
-use crate::projection::{Projected, Projection};
+use crate::projection::{decode_event, Projected, Projection};
 
 /// Folds records after `projected.position` up to and including `to`.
 pub fn replay_into<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>, to: u64) -> Result<(), ReplayError> {
@@ -18,15 +22,73 @@ pub fn replay_into<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>,
     if to == projected.position {
         return Ok(());
     }
-    for record in ledger.scan(projected.position + 1) {
-        let record = record?;
-        projected.apply_record(&record)?;
-        if record.position >= to {
-            break;
+    if to - projected.position < PIPELINE_FROM {
+        for record in ledger.scan(projected.position + 1) {
+            let record = record?;
+            projected.apply_record(&record)?;
+            if record.position >= to {
+                break;
+            }
         }
+    } else {
+        pipelined(ledger, projected, to)?;
     }
     assert_eq!(projected.position, to, "a replay stops exactly at its target");
     Ok(())
+}
+
+/// Replays shorter than this run on the caller's thread alone.
+const PIPELINE_FROM: u64 = 4096;
+/// Records per batch handed from the reader to the folder.
+const BATCH: usize = 1024;
+/// Batches in flight: bounds the memory between the two threads.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+type Decoded = Vec<(Record, Option<Event>)>;
+
+/// A long replay on two threads: a reader reads the log and decodes records
+/// and payloads in batches; the caller's thread checks the order and folds.
+/// The fold order is the log's, so the result is the same as a one-thread
+/// replay, byte for byte; the bounded queue keeps memory flat.
+fn pipelined<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>, to: u64) -> Result<(), ReplayError> {
+    let from = projected.position + 1;
+    let (sender, batches) = sync_channel::<Result<Decoded, ReplayError>>(BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new().name("encore-replay-reader".into()).spawn_scoped(scope, move || read_batches(ledger, from, to, &sender));
+        if let Err(e) = reader {
+            panic!("cannot start the replay reader thread: {e}");
+        }
+        // The reader stops when it has sent the batch holding `to`, after an
+        // error, or when this end hangs up (returning drops `batches`).
+        for batch in batches {
+            for (record, event) in batch? {
+                projected.apply_decoded(&record, event.as_ref())?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn read_batches(ledger: &Ledger, from: u64, to: u64, sender: &SyncSender<Result<Decoded, ReplayError>>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    for record in ledger.scan(from) {
+        let decoded = record.map_err(ReplayError::from).and_then(|r| Ok((decode_event(&r)?, r)));
+        let (event, record) = match decoded {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let _ = sender.send(Ok(batch)).and_then(|()| sender.send(Err(e)));
+                return;
+            }
+        };
+        let last = record.position >= to;
+        batch.push((record, event));
+        if last || batch.len() == BATCH {
+            if sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() || last {
+                return;
+            }
+        }
+    }
+    let _ = sender.send(Ok(batch));
 }
 
 /// The projection rebuilt from position 0 to the current head.

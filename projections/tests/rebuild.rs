@@ -63,6 +63,9 @@ fn rebuild_from_zero_equals_live_for_every_projection() {
     }
     common::append_foreign(&ledger, 1, last_at);
     stop.store(true, Ordering::Relaxed);
+    // Long enough that the rebuilds take the two-thread replay (4 096 records
+    // and up) while the runners fold one record at a time.
+    assert!(ledger.head().position > 8_192, "{}", ledger.head().position);
 
     let balances = check::<Balances>(&ledger, balances.join().unwrap());
     let usage = check::<UsageHistory>(&ledger, usage.join().unwrap());
@@ -103,4 +106,28 @@ fn a_checkpoint_that_disagrees_with_the_log_is_discarded() {
     runner.catch_up().unwrap();
     assert!(matches!(runner.started_from(), StartedFrom::Discarded { .. }), "damaged checkpoint trusted: {:?}", runner.started_from());
     assert!(runner.projected().encode() == good);
+}
+
+#[test]
+fn a_long_replay_stops_at_a_malformed_event_with_its_position_and_equals_the_one_thread_fold_before_it() {
+    let (_dir, ledger) = common::temp_log();
+    let before = common::write_workload(&ledger, WorkloadConfig::default(), 3_000);
+    assert!(before > 5_000, "past the two-thread threshold: {before}");
+    let at = ledger.head().recorded_at;
+    let bad = encore_ledger::NewEvent::new(encore_ledger::EventId::from_u128(0xBAD), "Charged", at, b"not cbor".to_vec());
+    let bad_at = ledger.append_to(encore_ledger::StreamId::new("account-x").unwrap(), encore_ledger::ExpectedVersion::Any, vec![bad]).unwrap().positions[0];
+    common::append_foreign(&ledger, 2, at);
+
+    let err = rebuild::<AllProjections>(&ledger).unwrap_err();
+    assert!(
+        matches!(&err, encore_projections::ReplayError::Fold(encore_projections::FoldError::Malformed { position, .. }) if *position == bad_at),
+        "{err}"
+    );
+    // Up to the record before it, the two-thread replay equals the one-thread fold.
+    let upto = encore_projections::as_of_position::<AllProjections>(&ledger, bad_at - 1).unwrap();
+    let mut one_thread = encore_projections::Projected::<AllProjections>::new();
+    for record in ledger.scan(1).take((bad_at - 1) as usize) {
+        one_thread.apply_record(&record.unwrap()).unwrap();
+    }
+    assert!(upto.encode() == one_thread.encode());
 }
