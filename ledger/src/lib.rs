@@ -28,7 +28,7 @@ pub use error::{AppendError, AuxError, OpenError, ReadError, VerifyError};
 pub use log::subscribe::Subscription;
 pub use log::verify::{Problem, ProblemKind, VerifyReport};
 pub use log::{Ledger, LedgerOptions};
-pub use record::{Record, RECORD_FORMAT_VERSION};
+pub use record::{Record, RecordBatch, RecordRef, RECORD_FORMAT_VERSION};
 pub use types::{
     Appended, Direction, EventId, ExpectedVersion, ExpectedVersionParseError, Hash, Head, NewEvent,
     StreamAppend, StreamId, StreamIdError, StreamRange,

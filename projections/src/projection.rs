@@ -3,7 +3,7 @@
 //! (non-domain) records, with one canonical encoding for all of it.
 
 use encore_domain::{codec::DecodeError, Event, EventCodec};
-use encore_ledger::{Hash, Record, StreamId};
+use encore_ledger::{Hash, Record, RecordRef};
 use minicbor::{Decode, Encode};
 
 use crate::error::{FoldError, StateDecodeError};
@@ -17,7 +17,7 @@ pub const PROJECTED_FORMAT_VERSION: u32 = 2;
 pub struct EventContext<'a> {
     pub position: u64,
     pub recorded_at: i64,
-    pub stream: &'a StreamId,
+    pub stream: &'a str,
 }
 
 /// A read model folded from domain events in log order.
@@ -42,11 +42,11 @@ pub trait Projection: Default + Clone + Send + 'static {
 /// The domain event a record carries: `None` for a record that is not a
 /// domain event (other logs may share the store: counted and skipped); a
 /// domain event whose payload does not decode is an error, never skipped.
-pub fn decode_event(record: &Record) -> Result<Option<Event>, FoldError> {
-    match Event::decode_payload(&record.event_type, &record.payload) {
+pub fn decode_event(record: &RecordRef<'_>) -> Result<Option<Event>, FoldError> {
+    match Event::decode_payload(record.event_type, record.payload) {
         Ok(event) => Ok(Some(event)),
         Err(DecodeError::UnknownType { .. }) => Ok(None),
-        Err(e) => Err(FoldError::Malformed { position: record.position, event_type: record.event_type.clone(), reason: e.to_string() }),
+        Err(e) => Err(FoldError::Malformed { position: record.position, event_type: record.event_type.to_string(), reason: e.to_string() }),
     }
 }
 
@@ -127,14 +127,15 @@ impl<P: Projection> Projected<P> {
     /// chained; a record that is not a domain event is counted and skipped;
     /// a domain event whose payload does not decode is an error (never skipped).
     pub fn apply_record(&mut self, record: &Record) -> Result<(), FoldError> {
-        let event = decode_event(record)?;
-        self.apply_decoded(record, event.as_ref())
+        let record = record.as_ref();
+        let event = decode_event(&record)?;
+        self.apply_decoded(&record, event.as_ref())
     }
 
     /// [`Projected::apply_record`] with the payload already decoded by
     /// [`decode_event`] (possibly on another thread): the order checks and
     /// the fold.
-    pub fn apply_decoded(&mut self, record: &Record, event: Option<&Event>) -> Result<(), FoldError> {
+    pub fn apply_decoded(&mut self, record: &RecordRef<'_>, event: Option<&Event>) -> Result<(), FoldError> {
         if record.position != self.position + 1 {
             return Err(FoldError::Gap { expected: self.position + 1, found: record.position });
         }
@@ -143,7 +144,7 @@ impl<P: Projection> Projected<P> {
         }
         match event {
             Some(event) => {
-                let at = EventContext { position: record.position, recorded_at: record.recorded_at, stream: &record.stream };
+                let at = EventContext { position: record.position, recorded_at: record.recorded_at, stream: record.stream };
                 self.state.apply(&at, event);
             }
             None => self.skipped += 1,

@@ -4,8 +4,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use encore_domain::Event;
-use encore_ledger::{Ledger, Record};
+use encore_ledger::{Ledger, ReadError, RecordBatch};
 
 use crate::error::ReplayError;
 use crate::projection::{decode_event, Projected, Projection};
@@ -44,20 +43,19 @@ const BATCH: usize = 1024;
 /// Batches in flight: bounds the memory between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-type Decoded = Vec<(Record, Option<Event>)>;
-
-/// A long replay on two threads: a reader reads the log and decodes records
-/// and payloads in batches; the caller's thread checks the order and folds.
-/// The fold order is the log's, so the result is the same as a one-thread
-/// replay, byte for byte; the bounded queue keeps memory flat.
+/// A long replay on two threads: a reader reads the log in batches, each
+/// record decoded and its hash checked; the caller's thread decodes the
+/// payloads, checks the order and folds. The fold order is the log's, so the
+/// result is the same as a one-thread replay, byte for byte; the bounded
+/// queue keeps memory flat.
 ///
 /// Folded batches go back to the reader to be freed there: memory freed on
 /// another thread than the one that allocated it is slow with glibc's
 /// allocator (measured: half the speed of a one-thread replay).
 fn pipelined<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>, to: u64) -> Result<(), ReplayError> {
     let from = projected.position + 1;
-    let (sender, batches) = sync_channel::<Result<Decoded, ReplayError>>(BATCHES_IN_FLIGHT);
-    let (give_back, spent) = sync_channel::<Decoded>(BATCHES_IN_FLIGHT + 1);
+    let (sender, batches) = sync_channel::<Result<RecordBatch, ReadError>>(BATCHES_IN_FLIGHT);
+    let (give_back, spent) = sync_channel::<RecordBatch>(BATCHES_IN_FLIGHT + 1);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
             .name("encore-replay-reader".into())
@@ -65,12 +63,13 @@ fn pipelined<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>, to: u
         if let Err(e) = reader {
             panic!("cannot start the replay reader thread: {e}");
         }
-        // The reader stops when it has sent the batch holding `to`, after an
-        // error, or when this end hangs up (returning drops `batches`).
+        // The reader stops after the batch holding `to`, after an error, or
+        // when this end hangs up (returning drops `batches`).
         for batch in batches {
             let batch = batch?;
-            for (record, event) in &batch {
-                projected.apply_decoded(record, event.as_ref())?;
+            for record in batch.iter() {
+                let event = decode_event(&record)?;
+                projected.apply_decoded(&record, event.as_ref())?;
             }
             // If the reader has finished, the batch is simply freed here.
             let _ = give_back.try_send(batch);
@@ -79,46 +78,12 @@ fn pipelined<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>, to: u
     })
 }
 
-fn read_batches(ledger: &Ledger, from: u64, to: u64, sender: &SyncSender<Result<Decoded, ReplayError>>, spent: &Receiver<Decoded>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    for record in ledger.scan(from) {
-        if batch.is_empty() {
-            spent.try_iter().for_each(drop);
-        }
-        let decoded = record.map_err(ReplayError::from).and_then(|r| Ok((decode_event(&r)?, r)));
-        let (event, record) = match decoded {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                let _ = sender.send(Ok(batch)).and_then(|()| sender.send(Err(e)));
-                return;
-            }
-        };
-        let last = record.position >= to;
-        batch.push((record, event));
-        if last || batch.len() == BATCH {
-            if sender.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() || last {
-                return;
-            }
+fn read_batches(ledger: &Ledger, from: u64, to: u64, sender: &SyncSender<Result<RecordBatch, ReadError>>, spent: &Receiver<RecordBatch>) {
+    for batch in ledger.scan_batches(from, to, BATCH) {
+        spent.try_iter().for_each(drop);
+        let failed = batch.is_err();
+        if sender.send(batch).is_err() || failed {
+            return;
         }
     }
-    let _ = sender.send(Ok(batch));
-}
-
-/// The projection rebuilt from position 0 to the current head.
-pub fn rebuild<P: Projection>(ledger: &Ledger) -> Result<Projected<P>, ReplayError> {
-    as_of_position(ledger, ledger.head().position)
-}
-
-/// The projection as it was right after the record at `position` (0 = empty).
-pub fn as_of_position<P: Projection>(ledger: &Ledger, position: u64) -> Result<Projected<P>, ReplayError> {
-    let mut projected = Projected::new();
-    replay_into(ledger, &mut projected, position)?;
-    Ok(projected)
-}
-
-/// The projection as it was at `micros` (µs since the epoch): every record
-/// recorded at or before that moment, none after.
-pub fn as_of_time<P: Projection>(ledger: &Ledger, micros: i64) -> Result<Projected<P>, ReplayError> {
-    let position = ledger.position_at_time(micros)?;
-    as_of_position(ledger, position)
 }
