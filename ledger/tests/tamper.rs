@@ -106,3 +106,27 @@ fn a_scan_stops_at_a_missing_record_and_names_it() {
     assert_eq!(items[3], Err(encore_ledger::ReadError::Missing { position: 5 }));
     assert_eq!(log.scan(6).count(), 15, "a scan past the hole reads to the head");
 }
+
+#[test]
+fn batched_scans_equal_the_record_scan_and_stop_at_damage_with_its_position() {
+    let (_d, path) = sample_log();
+    {
+        let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+        let one_by_one: Vec<_> = log.scan(3).map(Result::unwrap).take(15).collect();
+        let batches: Vec<_> = log.scan_batches(3, 17, 4).map(Result::unwrap).collect();
+        assert_eq!(batches.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 4, 3]);
+        let batched: Vec<_> = batches.iter().flat_map(|b| b.iter()).map(|r| r.to_owned().unwrap()).collect();
+        assert_eq!(batched, one_by_one);
+        assert!(batches.iter().flat_map(|b| b.iter()).zip(&one_by_one).all(|(r, o)| r == o.as_ref()));
+        assert_eq!(log.scan_batches(15, u64::MAX, 100).map(|b| b.unwrap().len()).sum::<usize>(), 6, "up to the head");
+        assert_eq!(log.scan_batches(21, u64::MAX, 100).count(), 0);
+    }
+    testing::flip_byte(&path, 9, 40).unwrap();
+    testing::delete_record(&path, 14).unwrap();
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    let items: Vec<_> = log.scan_batches(1, 20, 4).collect();
+    assert_eq!(items.len(), 3, "two whole batches, then the error, then nothing");
+    assert!(matches!(items[2], Err(encore_ledger::ReadError::Damaged { position: 9, .. })), "{:?}", items[2]);
+    let items: Vec<_> = log.scan_batches(10, 20, 100).map(|b| b.map(|b| b.len())).collect();
+    assert_eq!(items, vec![Err(encore_ledger::ReadError::Missing { position: 14 })]);
+}

@@ -36,6 +36,25 @@ pub fn replay_into<P: Projection>(ledger: &Ledger, projected: &mut Projected<P>,
     Ok(())
 }
 
+/// The projection rebuilt from position 0 to the current head.
+pub fn rebuild<P: Projection>(ledger: &Ledger) -> Result<Projected<P>, ReplayError> {
+    as_of_position(ledger, ledger.head().position)
+}
+
+/// The projection as it was right after the record at `position` (0 = empty).
+pub fn as_of_position<P: Projection>(ledger: &Ledger, position: u64) -> Result<Projected<P>, ReplayError> {
+    let mut projected = Projected::new();
+    replay_into(ledger, &mut projected, position)?;
+    Ok(projected)
+}
+
+/// The projection as it was at `micros` (µs since the epoch): every record
+/// recorded at or before that moment, none after.
+pub fn as_of_time<P: Projection>(ledger: &Ledger, micros: i64) -> Result<Projected<P>, ReplayError> {
+    let position = ledger.position_at_time(micros)?;
+    as_of_position(ledger, position)
+}
+
 /// Replays shorter than this run on the caller's thread alone.
 const PIPELINE_FROM: u64 = 4096;
 /// Records per batch handed from the reader to the folder.
