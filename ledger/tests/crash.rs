@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 use encore_ledger::{EventId, ExpectedVersion, Ledger, LedgerOptions, NewEvent, StreamAppend, StreamId};
 
 const CHILD_ENV: &str = "ENCORE_CRASH_CHILD_DIR";
-const WRITERS: u64 = 4;
+/// Enough writers that groups reach the pipelined size (16 appends), so kills
+/// also land between a group's write and its sync on the syncer thread.
+const WRITERS: u64 = 32;
 
-/// The child: 4 threads append pairs of events to two streams atomically,
+/// The child: 32 threads append pairs of events to two streams atomically,
 /// printing `ack <writer> <seq> <pos1> <pos2>` after each acknowledged append.
 #[test]
 fn crash_child() {
