@@ -10,6 +10,8 @@
 //! written so far durable with one WAL sync, then publishes the new head and
 //! acknowledges, in order. So the CPU work of group N+1 overlaps the fsync of
 //! group N, and one sync covers every group written while the previous one ran.
+//! When nothing is in flight and the group is small or alone, the writer syncs
+//! it itself: with few callers, overlapping only splits syncs.
 //!
 //! Nothing is acknowledged, and no reader sees a record (reads stop at the
 //! published head), before the sync that covers it succeeds. A failed write
