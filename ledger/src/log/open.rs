@@ -91,6 +91,9 @@ fn check_directory(path: &Path) -> Result<bool, OpenError> {
     Ok(false)
 }
 
+/// Table files kept open (RocksDB's table cache); more are reopened on demand.
+const MAX_OPEN_FILES: i32 = 512;
+
 fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
     let mut db_opts = Options::default();
     db_opts.create_if_missing(true);
@@ -99,6 +102,10 @@ fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
     db_opts.increase_parallelism(2);
     db_opts.set_max_background_jobs(2);
     db_opts.set_bytes_per_sync(1 << 20);
+    // Open table files when first read, not all of them at open: a kiosk's
+    // cold start reads a handful (the newest record, its snapshots).
+    db_opts.set_max_open_files(MAX_OPEN_FILES);
+    db_opts.set_skip_stats_update_on_db_open(true);
     let cache = Cache::new_lru_cache(options.block_cache_bytes);
     let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
     let result = if options.read_only {
