@@ -9,8 +9,8 @@ use minicbor::{Decode, Encode};
 use crate::error::{FoldError, StateDecodeError};
 
 /// The format of [`Projected::encode`]; bumped when the envelope or a
-/// projection's state encoding changes (2: packed usage entries).
-pub const PROJECTED_FORMAT_VERSION: u32 = 2;
+/// projection's state encoding changes (3: varint-delta usage entries).
+pub const PROJECTED_FORMAT_VERSION: u32 = 3;
 
 /// Where and when an event sits in the log.
 #[derive(Debug, Clone, Copy)]

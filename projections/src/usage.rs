@@ -3,10 +3,10 @@
 //! time and station; per content id, purchases and plays, plus the device-side
 //! plays and radio shares of the groups model.
 //!
-//! Histories grow with the log, so each entry is 25 packed bytes, the same in
-//! memory as in a snapshot (one byte string per account, so a cold start
-//! loads millions of entries at memory speed): content ids and stations are
-//! interned (numbered in order of first appearance, which only depends on the
+//! Histories grow with the log, so entries are packed (varint deltas, about
+//! 10 bytes each), the same in memory as in a snapshot (one byte string per
+//! account, so a cold start loads millions of entries at memory speed):
+//! content ids and stations are interned (numbered in order of first appearance, which only depends on the
 //! log, so a rebuild numbers them identically).
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub enum UsageKind {
     Played,
 }
 
-/// One stored entry; ids are indices into the interned tables.
+/// One entry; ids are indices into the interned tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     position: u64,
@@ -40,84 +40,126 @@ struct Entry {
     kind: UsageKind,
 }
 
-impl Entry {
-    /// position, at, content, station (big-endian), kind.
-    const PACKED: usize = 8 + 8 + 4 + 4 + 1;
-
-    fn pack(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.position.to_be_bytes());
-        out.extend_from_slice(&self.at.0.to_be_bytes());
-        out.extend_from_slice(&self.content.to_be_bytes());
-        out.extend_from_slice(&self.station.to_be_bytes());
-        out.push(match self.kind {
-            UsageKind::Bought => 0,
-            UsageKind::Played => 1,
-        });
-    }
-
-    fn unpack(bytes: &[u8; Self::PACKED]) -> Option<Entry> {
-        let (position, rest) = bytes.split_first_chunk::<8>()?;
-        let (at, rest) = rest.split_first_chunk::<8>()?;
-        let (content, rest) = rest.split_first_chunk::<4>()?;
-        let (station, rest) = rest.split_first_chunk::<4>()?;
-        let kind = match rest {
-            [0] => UsageKind::Bought,
-            [1] => UsageKind::Played,
-            _ => return None,
-        };
-        Some(Entry {
-            position: u64::from_be_bytes(*position),
-            at: Timestamp(i64::from_be_bytes(*at)),
-            content: u32::from_be_bytes(*content),
-            station: u32::from_be_bytes(*station),
-            kind,
-        })
-    }
-}
-
-/// One account's entries, packed back to back in memory exactly as they are
-/// stored, so a snapshot loads with one copy per account and an entry costs
-/// 25 bytes. Invariant: the length is a whole number of entries, each of
-/// which unpacks (checked on decode, kept by `push`).
+/// One account's entries in log order, packed back to back the same way in
+/// memory and in a snapshot, so a snapshot loads with one copy per account.
+/// Each entry is LEB128 varints: the position as a delta from the previous
+/// entry's (positions only grow), the time as a zigzag delta, the content
+/// index shifted left by one with the kind in the low bit, the station
+/// index: about 10 bytes an entry instead of 25.
+///
+/// Invariant: `bytes` is whole entries whose positions strictly increase, and
+/// `count` and `last` describe them (checked on decode, kept by `push`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Entries(Vec<u8>);
+struct Entries {
+    bytes: Vec<u8>,
+    count: usize,
+    /// Position and time of the last entry (0, 0 before the first).
+    last: (u64, i64),
+}
 
 impl Entries {
     fn push(&mut self, entry: &Entry) {
-        entry.pack(&mut self.0);
+        assert!(entry.position > self.last.0, "usage entries come in log order");
+        let kind = match entry.kind {
+            UsageKind::Bought => 0,
+            UsageKind::Played => 1,
+        };
+        put_varint(&mut self.bytes, entry.position - self.last.0);
+        put_varint(&mut self.bytes, zigzag(entry.at.0.wrapping_sub(self.last.1)));
+        put_varint(&mut self.bytes, u64::from(entry.content) << 1 | kind);
+        put_varint(&mut self.bytes, u64::from(entry.station));
+        self.count += 1;
+        self.last = (entry.position, entry.at.0);
     }
 
     fn len(&self) -> usize {
-        self.0.len() / Entry::PACKED
+        self.count
     }
 
     fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.0.chunks_exact(Entry::PACKED).map(|chunk| match <&[u8; Entry::PACKED]>::try_from(chunk).ok().and_then(Entry::unpack) {
-            Some(entry) => entry,
-            None => panic!("a usage entry that was checked no longer unpacks"),
+        let mut reader = EntryReader { bytes: &self.bytes, last: (0, 0) };
+        std::iter::from_fn(move || match reader.next() {
+            Ok(entry) => entry,
+            Err(e) => panic!("usage entries that were checked no longer decode: {e}"),
         })
     }
 
-    /// Whether the bytes are whole entries that all unpack.
-    fn check(bytes: &[u8]) -> bool {
-        bytes.len() % Entry::PACKED == 0 && bytes.chunks_exact(Entry::PACKED).all(|c| matches!(c[Entry::PACKED - 1], 0 | 1))
+    /// Checks packed bytes and derives the count and the last entry.
+    fn from_bytes(bytes: &[u8]) -> Result<Entries, &'static str> {
+        let mut reader = EntryReader { bytes, last: (0, 0) };
+        let mut count = 0;
+        while reader.next()?.is_some() {
+            count += 1;
+        }
+        Ok(Entries { bytes: bytes.to_vec(), count, last: reader.last })
     }
+}
+
+/// Walks packed entries, undoing the deltas.
+struct EntryReader<'a> {
+    bytes: &'a [u8],
+    last: (u64, i64),
+}
+
+impl EntryReader<'_> {
+    fn next(&mut self) -> Result<Option<Entry>, &'static str> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let step = self.varint()?;
+        let position = self.last.0.checked_add(step).filter(|_| step > 0).ok_or("usage entry positions do not increase")?;
+        let at = self.last.1.wrapping_add(unzigzag(self.varint()?));
+        let content_kind = self.varint()?;
+        let content = u32::try_from(content_kind >> 1).map_err(|_| "usage entry content index out of range")?;
+        let kind = if content_kind & 1 == 0 { UsageKind::Bought } else { UsageKind::Played };
+        let station = u32::try_from(self.varint()?).map_err(|_| "usage entry station index out of range")?;
+        self.last = (position, at);
+        Ok(Some(Entry { position, at: Timestamp(at), content, station, kind }))
+    }
+
+    fn varint(&mut self) -> Result<u64, &'static str> {
+        let mut value = 0u64;
+        for (i, &byte) in self.bytes.iter().enumerate().take(10) {
+            let bits = u64::from(byte & 0x7F);
+            if i == 9 && bits > 1 {
+                return Err("usage entry varint overflows 64 bits");
+            }
+            value |= bits << (7 * i);
+            if byte & 0x80 == 0 {
+                self.bytes = &self.bytes[i + 1..];
+                return Ok(value);
+            }
+        }
+        Err("usage entry varint is cut short")
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    (value >> 1) as i64 ^ -((value & 1) as i64)
 }
 
 impl<C> Encode<C> for Entries {
     fn encode<W: minicbor::encode::Write>(&self, e: &mut minicbor::Encoder<W>, _: &mut C) -> Result<(), minicbor::encode::Error<W::Error>> {
-        e.bytes(&self.0)?;
+        e.bytes(&self.bytes)?;
         Ok(())
     }
 }
 
 impl<'b, C> Decode<'b, C> for Entries {
     fn decode(d: &mut minicbor::Decoder<'b>, _: &mut C) -> Result<Self, minicbor::decode::Error> {
-        let bytes = d.bytes()?;
-        if !Entries::check(bytes) {
-            return Err(minicbor::decode::Error::message("usage entries are not whole packed entries of a known kind"));
-        }
-        Ok(Entries(bytes.to_vec()))
+        Entries::from_bytes(d.bytes()?).map_err(minicbor::decode::Error::message)
     }
 }
 
@@ -269,32 +311,41 @@ impl UsageHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    fn entry(position: u64, kind: UsageKind) -> Entry {
-        Entry { position, at: Timestamp(-5 + position as i64), content: 7, station: u32::MAX, kind }
+    fn entry(position: u64, at: i64, content: u32, station: u32, played: bool) -> Entry {
+        Entry { position, at: Timestamp(at), content, station, kind: if played { UsageKind::Played } else { UsageKind::Bought } }
+    }
+
+    proptest! {
+        #[test]
+        fn packed_entries_round_trip(steps in proptest::collection::vec((1u64..1 << 40, any::<i64>(), any::<u32>(), any::<u32>(), any::<bool>()), 0..50)) {
+            let mut entries = Entries::default();
+            let mut expected = Vec::new();
+            let mut position = 0u64;
+            for (step, at, content, station, played) in steps {
+                position += step;
+                let e = entry(position, at, content, station, played);
+                entries.push(&e);
+                expected.push(e);
+            }
+            prop_assert_eq!(entries.iter().collect::<Vec<_>>(), expected.clone());
+            let decoded: Entries = minicbor::decode(&encode_state(&entries)).unwrap();
+            prop_assert_eq!(decoded.len(), expected.len());
+            prop_assert_eq!(&decoded, &entries);
+        }
     }
 
     #[test]
-    fn packed_entries_round_trip() {
+    fn packed_entries_refuse_torn_bytes_overlong_varints_and_positions_that_do_not_grow() {
         let mut entries = Entries::default();
-        entries.push(&entry(1, UsageKind::Bought));
-        entries.push(&entry(u64::MAX, UsageKind::Played));
-        let bytes = encode_state(&entries);
-        let decoded: Entries = minicbor::decode(&bytes).unwrap();
-        assert_eq!(decoded, entries);
-        assert_eq!(decoded.iter().collect::<Vec<_>>(), vec![entry(1, UsageKind::Bought), entry(u64::MAX, UsageKind::Played)]);
-        assert_eq!(minicbor::decode::<Entries>(&encode_state(&Entries::default())).unwrap(), Entries::default());
-    }
-
-    #[test]
-    fn packed_entries_refuse_a_torn_entry_and_an_unknown_kind() {
-        let mut packed = Vec::new();
-        entry(3, UsageKind::Played).pack(&mut packed);
-        let cbor = |bytes: &[u8]| encode_state(&minicbor::bytes::ByteVec::from(bytes.to_vec()));
-        assert!(minicbor::decode::<Entries>(&cbor(&packed[..Entry::PACKED - 1])).is_err());
-        let mut bad_kind = packed.clone();
-        bad_kind[Entry::PACKED - 1] = 2;
-        assert!(minicbor::decode::<Entries>(&cbor(&bad_kind)).is_err());
-        assert!(minicbor::decode::<Entries>(&cbor(&packed)).is_ok());
+        entries.push(&entry(5, -3, 7, u32::MAX, true));
+        entries.push(&entry(u64::MAX, i64::MAX, 0, 0, false));
+        let bytes = entries.bytes.clone();
+        assert!(Entries::from_bytes(&bytes).is_ok());
+        assert!(Entries::from_bytes(&bytes[..bytes.len() - 1]).is_err(), "torn");
+        assert!(Entries::from_bytes(&[0, 0, 0, 0]).is_err(), "a position that does not grow");
+        assert!(Entries::from_bytes(&[0xFF; 11]).is_err(), "an overlong varint");
+        assert!(Entries::from_bytes(&[1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 1, 0]).is_err(), "a content index past u32");
     }
 }
