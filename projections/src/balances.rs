@@ -60,7 +60,7 @@ pub struct BalanceMismatch {
 /// Per accounting id balances.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Balances {
-    #[n(0)]
+    #[cbor(n(0), with = "crate::projection::sorted_map")]
     accounts: BTreeMap<AccountId, AccountBalance>,
 }
 

@@ -55,6 +55,9 @@ struct Entries {
     count: usize,
     /// Position and time of the last entry (0, 0 before the first).
     last: (u64, i64),
+    /// The greatest content and station indices (0, 0 before the first), so
+    /// checking that every reference resolves is one comparison per account.
+    max_refs: (u32, u32),
 }
 
 impl Entries {
@@ -70,6 +73,12 @@ impl Entries {
         put_varint(&mut self.bytes, u64::from(entry.station));
         self.count += 1;
         self.last = (entry.position, entry.at.0);
+        self.max_refs = (self.max_refs.0.max(entry.content), self.max_refs.1.max(entry.station));
+    }
+
+    /// Whether every content and station index is below the given counts.
+    fn refs_below(&self, contents: usize, stations: usize) -> bool {
+        self.count == 0 || ((self.max_refs.0 as usize) < contents && (self.max_refs.1 as usize) < stations)
     }
 
     fn len(&self) -> usize {
@@ -87,11 +96,12 @@ impl Entries {
     /// Checks packed bytes and derives the count and the last entry.
     fn from_bytes(bytes: &[u8]) -> Result<Entries, &'static str> {
         let mut reader = EntryReader { bytes, last: (0, 0) };
-        let mut count = 0;
-        while reader.next()?.is_some() {
+        let (mut count, mut max_refs) = (0, (0, 0));
+        while let Some(entry) = reader.next()? {
             count += 1;
+            max_refs = (max_refs.0.max(entry.content), max_refs.1.max(entry.station));
         }
-        Ok(Entries { bytes: bytes.to_vec(), count, last: reader.last })
+        Ok(Entries { bytes: bytes.to_vec(), count, last: reader.last, max_refs })
     }
 }
 
@@ -118,6 +128,10 @@ impl EntryReader<'_> {
     }
 
     fn varint(&mut self) -> Result<u64, &'static str> {
+        if let Some((&byte, rest)) = self.bytes.split_first().filter(|(&b, _)| b < 0x80) {
+            self.bytes = rest;
+            return Ok(u64::from(byte));
+        }
         let mut value = 0u64;
         for (i, &byte) in self.bytes.iter().enumerate().take(10) {
             let bits = u64::from(byte & 0x7F);
@@ -196,7 +210,7 @@ pub struct UsageHistory {
     contents: Interner<ContentId>,
     #[n(1)]
     stations: Interner<Station>,
-    #[n(2)]
+    #[cbor(n(2), with = "crate::projection::sorted_map")]
     accounts: BTreeMap<AccountId, Entries>,
     /// Indexed like `contents`.
     #[n(3)]
@@ -300,7 +314,7 @@ impl UsageHistory {
         if self.per_content.len() > self.contents.len() {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "more content counters than content ids".into() });
         }
-        let refs_ok = self.accounts.values().flat_map(Entries::iter).all(|e| (e.content as usize) < self.contents.len() && (e.station as usize) < self.stations.len());
+        let refs_ok = self.accounts.values().all(|e| e.refs_below(self.contents.len(), self.stations.len()));
         if !refs_ok {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "an entry refers to an unknown content id or station".into() });
         }
