@@ -11,8 +11,11 @@
 //! * `decode`: the same plus decoding every payload into a domain event;
 //! * `replay`: folding the log into all three projections (one pass);
 //! * `checkpoint`: encoding and storing the result once;
-//! * `cold`: opening the store and recovering the projections from that
-//!   snapshot (decode + verify against the log + empty tail), ready to serve.
+//! * `actor-snapshot`: snapshotting the actor of the kiosk `kiosk0` (replayed
+//!   from its stream), as the runtime does as it goes;
+//! * `cold`: a kiosk's cold start: opening the store, recovering its actor and
+//!   the projections from their snapshots (decode + verify against the log +
+//!   empty tail), ready to sell.
 //!
 //! Environment: `ENCORE_BENCH_EVENTS` (default 10 000 000), `ENCORE_BENCH_DIR`
 //! (keep the generated log there and reuse it on the next run).
@@ -21,8 +24,10 @@
 use std::process::Command;
 use std::time::Instant;
 
+use encore_domain::ids::DeviceId;
+use encore_domain::licensing::{station_stream, Station, StationLog};
 use encore_domain::{Event, EventCodec};
-use encore_ledger::{Ledger, LedgerOptions};
+use encore_ledger::{Direction, Ledger, LedgerOptions, StreamId};
 use encore_projections::workload::{Workload, WorkloadConfig, Writer};
 use encore_projections::{rebuild, AllProjections, Projected};
 
@@ -99,21 +104,44 @@ fn phase(name: &str, path: &str) {
                 t.elapsed().as_secs_f64() * 1e3
             );
         }
+        "actor-snapshot" => {
+            // The kiosk's own actor, snapshotted at its newest event as the
+            // runtime does every `snapshot_every` events.
+            let ledger = open(path);
+            let kiosk = kiosk_stream();
+            let t = Instant::now();
+            let replayed = encore_snapshots::load::<StationLog>(&ledger, &kiosk).expect("kiosk state");
+            let last = ledger.read_stream(&kiosk, u64::MAX, Direction::Backwards, 1).expect("kiosk stream").pop().expect("kiosk has events");
+            encore_snapshots::write_actor_snapshot(&ledger, &replayed.state, &last).expect("kiosk snapshot");
+            println!("{name:<12} {kiosk}: {} events replayed and snapshotted in {:.0} ms", replayed.replayed, t.elapsed().as_secs_f64() * 1e3);
+        }
         "cold" => {
             let ledger = open(path);
             let opened = start.elapsed();
+            let kiosk = encore_snapshots::load::<StationLog>(&ledger, &kiosk_stream()).expect("recover the kiosk");
+            assert!(kiosk.from_snapshot.is_some() && kiosk.skipped.is_empty(), "the kiosk came from its snapshot");
+            let actors = start.elapsed();
             let recovered = encore_snapshots::load_projection::<AllProjections>(&ledger).expect("recover");
             assert!(recovered.from_snapshot.is_some() && recovered.skipped.is_empty(), "cold start used the snapshot");
             println!(
-                "{name:<12} ready in {:.0} ms (open {:.0} ms), tail {} events, peak RSS {:.0} MiB",
+                "{name:<12} ready in {:.0} ms (open {:.0} ms, kiosk actor {:.0} ms, projections {:.0} ms), tail {} + {} events, peak RSS {:.0} MiB",
                 start.elapsed().as_secs_f64() * 1e3,
                 opened.as_secs_f64() * 1e3,
+                (actors - opened).as_secs_f64() * 1e3,
+                (start.elapsed() - actors).as_secs_f64() * 1e3,
+                kiosk.replayed,
                 recovered.replayed,
                 peak_rss_mib()
             );
         }
         _ => panic!("unknown phase {name}"),
     }
+}
+
+/// The stream of the kiosk whose cold start is measured.
+fn kiosk_stream() -> StreamId {
+    let device = DeviceId::new("kiosk0").expect("kiosk id");
+    StreamId::new(station_stream(&Station::kiosk(device))).expect("kiosk stream id")
 }
 
 fn report(name: &str, events: u64, start: Instant) {
@@ -145,7 +173,7 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("own path");
     // The first pass after a bulk load pays for RocksDB warming up; "warm-up" is that pass.
-    for name in ["warm-up", "scan", "decode", "replay", "checkpoint", "cold"] {
+    for name in ["warm-up", "scan", "decode", "replay", "checkpoint", "actor-snapshot", "cold"] {
         let status = Command::new(&exe).args(["--phase", name, &path]).status().expect("run phase");
         assert!(status.success(), "phase {name} failed");
     }

@@ -8,7 +8,7 @@ use encore_ledger::{Ledger, Record};
 use encore_projections::{Projected, Projection};
 
 use crate::actors::{ActorState, Snapshottable};
-use crate::envelope::{actor_key, projection_key, projection_prefix, Snapshot};
+use crate::envelope::{actor_key, key_number, projection_key, projection_prefix, Snapshot};
 use crate::error::SnapshotError;
 
 /// How often actor states are snapshotted: every `every` events of a stream.
@@ -71,7 +71,7 @@ pub fn snapshot_projection<P: Projection>(ledger: &Ledger, projected: &Projected
     let prefix = projection_prefix(P::NAME);
     let mut seen = 0;
     let oldest_kept = ledger.find_aux_rev(&prefix, |key, _| {
-        seen += 1;
+        seen += usize::from(key_number(&prefix, key).is_some());
         (seen == PROJECTION_SNAPSHOTS_KEPT).then(|| key.to_vec())
     })?;
     if let Some(oldest_kept) = oldest_kept {

@@ -158,6 +158,8 @@ impl Ledger {
     /// the head at most), in batches of up to `batch` records, each record
     /// decoded and hash-checked as [`Ledger::scan`] does. For long replays:
     /// a batch costs two allocations, and can be handed to another thread.
+    /// A missing or damaged record ends the iteration with its error (the
+    /// records before it in the same batch are not returned).
     pub fn scan_batches(&self, from_position: u64, to: u64, batch: usize) -> impl Iterator<Item = Result<RecordBatch, ReadError>> + '_ {
         let to = to.min(self.head().position);
         let from = from_position.max(1);
