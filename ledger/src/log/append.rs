@@ -151,12 +151,12 @@ fn spawn_named(name: &str, body: impl FnOnce() + Send + 'static) -> JoinHandle<(
     std::thread::Builder::new().name(name.into()).spawn(body).unwrap_or_else(|e| panic!("cannot start the {name} thread: {e}"))
 }
 
-/// Groups of fewer appends are synced by the writer itself when nothing is
-/// in flight (see `Writer::hand_over`).
-/// Measured (ledger bench, 8 and 64 writers): 16 keeps 8 writers at the
-/// one-stage figure (about 7 appends per sync instead of 4) and 64 writers at
-/// the pipelined one.
-const PIPELINE_FROM_APPENDS: usize = 16;
+/// Groups that wrote fewer records are synced by the writer itself when
+/// nothing is in flight (see `Writer::hand_over`).
+/// Measured (ledger bench, 8 and 64 writers of one event): 16 keeps 8 writers
+/// at the one-stage figure (about 7 appends per sync instead of 4) and 64
+/// writers at the pipelined one.
+const PIPELINE_FROM_RECORDS: usize = 16;
 
 /// Groups written and waiting for their sync before the writer waits too.
 const MAX_GROUPS_IN_FLIGHT: usize = 64;
@@ -258,10 +258,11 @@ impl Writer {
     /// Sends a written group to the syncer, so the next group can be staged
     /// while it syncs; or, with nothing in flight, syncs it right here when
     /// overlapping would not pay: nothing else is waiting (a lone writer: one
-    /// thread hop less), or the group is small (few callers: the ones waiting
-    /// make a fuller next group than a sync started at once would carry).
+    /// thread hop less), or the group wrote few records (little CPU to
+    /// overlap; the callers waiting make a fuller next group than a sync
+    /// started at once would carry).
     fn hand_over(&mut self, written: Written, more_waiting: bool) {
-        let small = written.replies.len() < PIPELINE_FROM_APPENDS;
+        let small = written.records < PIPELINE_FROM_RECORDS;
         if (!more_waiting || small) && self.in_flight.load(Ordering::SeqCst) == 0 {
             return sync_and_acknowledge(&self.store, vec![written]);
         }
@@ -284,8 +285,8 @@ impl Writer {
             return None;
         }
         let results: Vec<_> = group.iter().map(|r| staged.stage(&self.versions, &r.appends)).collect();
-        let wrote = !staged.records.is_empty();
-        if wrote {
+        let records = staged.records.len();
+        if records > 0 {
             if let Err(cause) = self.write(staged.batch) {
                 self.store.poison.set(cause.clone());
                 refuse_all(group, &AppendError::WriteFailed { cause });
@@ -299,7 +300,7 @@ impl Writer {
         let replies = group.into_iter().map(|r| r.reply).zip(results).collect();
         // Even a group that wrote nothing waits for the sync: its retries may
         // name records of earlier groups that are written but not yet durable.
-        Some(Written { head: self.head, wrote, replies })
+        Some(Written { head: self.head, records, replies })
     }
 
     /// Writes the group's batch without waiting for the disk: the syncer
@@ -320,7 +321,8 @@ fn refuse_all(group: Vec<Request>, error: &AppendError) {
 /// A group the writer wrote: the head after it, and each append's outcome.
 struct Written {
     head: Head,
-    wrote: bool,
+    /// Records written (0 when every append was refused or a retry).
+    records: usize,
     replies: Vec<(Reply, Result<Appended, AppendError>)>,
 }
 
@@ -349,7 +351,7 @@ impl Syncer {
 fn sync_and_acknowledge(store: &Store, groups: Vec<Written>) {
     let outcome = match store.poison.cause() {
         Some(cause) => Err(AppendError::Poisoned { cause }),
-        None if groups.iter().any(|g| g.wrote) => sync(store).map_err(|cause| {
+        None if groups.iter().any(|g| g.records > 0) => sync(store).map_err(|cause| {
             store.poison.set(cause.clone());
             AppendError::WriteFailed { cause }
         }),
