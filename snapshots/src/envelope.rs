@@ -68,9 +68,10 @@ impl Snapshot {
     }
 }
 
-/// A stored snapshot read in place: the same fields as [`Snapshot`], borrowed
-/// from the stored bytes (a projection's state runs to tens of MiB, and a
-/// cold start should not copy it to look at it).
+/// A stored snapshot read in place: the same fields and numbers as
+/// [`Snapshot`] (keep the two in step), borrowed from the stored bytes (a
+/// projection's state runs to tens of MiB, and a cold start should not copy
+/// it to look at it). `Snapshot` stays owned for writers and the audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Decode)]
 pub struct SnapshotView<'a> {
     #[n(0)]
@@ -130,4 +131,21 @@ pub(crate) fn key_number(prefix: &[u8], key: &[u8]) -> Option<u64> {
         return None;
     }
     std::str::from_utf8(rest).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_reads_every_field_of_a_stored_snapshot() {
+        let stored = Snapshot::new("card", "card-7", 12, 345, [9; 32], vec![1, 2, 3]);
+        let bytes = stored.encode();
+        let view = SnapshotView::decode(&bytes).unwrap();
+        let SnapshotView { format, kind, subject, version, position, chain_hash, state_hash, state } = view;
+        let owned = Snapshot { format, kind: kind.into(), subject: subject.into(), version, position, chain_hash, state_hash, state: state.to_vec() };
+        assert_eq!(owned, stored);
+        assert!(view.state_is_intact());
+        assert!(SnapshotView::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
 }

@@ -41,6 +41,17 @@ impl Store {
         Ok(0)
     }
 
+    /// An iterator over the records from `from`, set up for a long
+    /// sequential read: read ahead, and keep the block cache for point reads.
+    fn sequential_records(&self, from: u64) -> rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB> {
+        let mut options = rocksdb::ReadOptions::default();
+        options.set_readahead_size(4 << 20);
+        options.fill_cache(false);
+        let mut it = self.db.raw_iterator_cf_opt(Cfs::of(self).records, options);
+        it.seek(position_key(from));
+        it
+    }
+
     /// Up to `max` records from `from` (inclusive), never past `to`.
     pub(crate) fn read_range(&self, from: u64, to: u64, max: usize) -> Result<Vec<Record>, ReadError> {
         let mut out = Vec::new();
@@ -144,14 +155,7 @@ impl Ledger {
     pub fn scan(&self, from_position: u64) -> impl Iterator<Item = Result<Record, ReadError>> + '_ {
         let to = self.head().position;
         let from = from_position.max(1);
-        let mut options = rocksdb::ReadOptions::default();
-        // A long sequential read: read ahead, and keep the block cache for point reads.
-        options.set_readahead_size(4 << 20);
-        options.fill_cache(false);
-        let store = self.store();
-        let mut it = store.db.raw_iterator_cf_opt(Cfs::of(store).records, options);
-        it.seek(position_key(from));
-        Scan { it, next: from, to, done: from > to }
+        Scan { it: self.store().sequential_records(from), next: from, to, done: from > to }
     }
 
     /// The acknowledged records from `from_position` up to `to` (inclusive;
@@ -163,12 +167,7 @@ impl Ledger {
     pub fn scan_batches(&self, from_position: u64, to: u64, batch: usize) -> impl Iterator<Item = Result<RecordBatch, ReadError>> + '_ {
         let to = to.min(self.head().position);
         let from = from_position.max(1);
-        let mut options = rocksdb::ReadOptions::default();
-        options.set_readahead_size(4 << 20);
-        options.fill_cache(false);
-        let store = self.store();
-        let mut it = store.db.raw_iterator_cf_opt(Cfs::of(store).records, options);
-        it.seek(position_key(from));
+        let mut it = self.store().sequential_records(from);
         let (mut next, batch) = (from, batch.max(1));
         std::iter::from_fn(move || {
             if next > to {
