@@ -27,6 +27,7 @@ mod types;
 pub use error::{AppendError, AuxError, OpenError, ReadError, VerifyError};
 pub use log::subscribe::Subscription;
 pub use log::verify::{Problem, ProblemKind, VerifyReport};
+pub use log::aux::AuxEntry;
 pub use log::{Ledger, LedgerOptions};
 pub use record::{Record, RecordBatch, RecordRef, RECORD_FORMAT_VERSION};
 pub use types::{

@@ -566,7 +566,7 @@ fn check_encoding(record: &Record, bytes: &[u8]) {
     assert_eq!(bytes.len(), record.encoded_len(), "record length");
     assert_eq!(bytes[bytes.len() - 32..], record.hash, "hash is the record's last field");
     if cfg!(debug_assertions) {
-        match Record::decode(&bytes) {
+        match Record::decode(bytes) {
             Ok(decoded) => assert_eq!(&decoded, record, "record does not survive its own encoding"),
             Err(e) => panic!("freshly encoded record at {} does not decode: {e}", record.position),
         }

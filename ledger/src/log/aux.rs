@@ -9,6 +9,9 @@ use super::append::Cfs;
 use super::Ledger;
 use crate::error::AuxError;
 
+/// One auxiliary key and its value.
+pub type AuxEntry = (Vec<u8>, Vec<u8>);
+
 impl Ledger {
     /// Durably writes several auxiliary keys at once (one synced batch).
     pub fn put_aux(&self, entries: &[(&[u8], &[u8])]) -> Result<(), AuxError> {
@@ -42,7 +45,7 @@ impl Ledger {
     }
 
     /// Every auxiliary entry whose key starts with `prefix`, in key order.
-    pub fn scan_aux(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AuxError> {
+    pub fn scan_aux(&self, prefix: &[u8]) -> Result<Vec<AuxEntry>, AuxError> {
         let store = self.store();
         let mut it = store.db.raw_iterator_cf(Cfs::of(store).aux);
         it.seek(prefix);
