@@ -42,9 +42,8 @@ pub struct Record {
 }
 
 /// A record read in place: the same fields as [`Record`], borrowed from the
-/// stored bytes (no allocation per record on long scans). Only made by
-/// [`RecordRef::decode`], which checks the record's own hash, or from a
-/// [`Record`].
+/// stored bytes (no allocation per record on long scans). Every one the ledger
+/// hands out had its own hash checked ([`RecordRef::decode`], [`RecordBatch`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordRef<'a> {
     pub position: u64,
