@@ -12,16 +12,16 @@
 //! `ENCORE_CRASH_KILLS` sets the number of kills (default 30).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use encore_actors::runtime::PurchaseContext;
 use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{Account, LicensingEvent, PurchaseOutcome, Station, UseCondition};
 use encore_domain::{Event, EventCodec, Money};
+use encore_ledger::testing::crash::{kills, Child, Rng};
 use encore_ledger::{Ledger, LedgerOptions, StreamId};
 
 const CHILD_ENV: &str = "ENCORE_ACTORS_CRASH_DIR";
@@ -129,20 +129,6 @@ fn crash_child() {
     });
 }
 
-fn kills() -> usize {
-    std::env::var("ENCORE_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(30)
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[derive(Default)]
 struct Seen {
     /// Acknowledged outcomes per purchase id.
@@ -158,39 +144,14 @@ fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("actors crash test seed {seed}");
     let mut rng = Rng(seed);
-    let exe = std::env::current_exe().unwrap();
     let mut seen = Seen::default();
     let mut retry: Vec<String> = Vec::new();
-    for round in 0..kills() {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
-            .env(CHILD_ENV, &path)
-            .env(RETRY_ENV, retry.join(","))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut lines = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !lines.iter().any(|l: &String| l.starts_with("ack ")) && Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(20)) {
-                lines.push(line);
-            }
-        }
-        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        reader.join().unwrap();
-        lines.extend(rx.try_iter());
+    for round in 0..kills(30) {
+        let retrying = retry.join(",");
+        let envs = [(CHILD_ENV, path.as_os_str()), (RETRY_ENV, OsStr::new(&retrying))];
+        let child = Child { test: "crash_child", envs: &envs };
+        let delay = Duration::from_micros(rng.next_u64() % 30_000);
+        let lines = child.run_and_kill(|l| l.starts_with("ack "), Duration::from_secs(60), delay).lines;
         let mut started = BTreeSet::new();
         let mut last_acked = Vec::new();
         for line in &lines {
@@ -218,8 +179,8 @@ fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
         *by_outcome.entry(outcome.as_str()).or_default() += 1;
     }
     eprintln!("outcomes: {by_outcome:?}");
-    eprintln!("{} kills: {} purchases acknowledged ({bought} bought), {} retried after a restart", kills(), seen.acked.len(), seen.retried.len());
-    assert!(seen.acked.len() >= kills(), "each child acknowledged purchases");
+    eprintln!("{} kills: {} purchases acknowledged ({bought} bought), {} retried after a restart", kills(30), seen.acked.len(), seen.retried.len());
+    assert!(seen.acked.len() >= kills(30), "each child acknowledged purchases");
     assert!(!seen.retried.is_empty(), "purchases were retried after restarts");
 }
 

@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use encore_ledger::testing::crash::{kills, Child, Rng};
 use encore_ledger::{EventId, ExpectedVersion, Ledger, LedgerOptions, NewEvent, StreamAppend, StreamId};
 
 const CHILD_ENV: &str = "ENCORE_CRASH_CHILD_DIR";
@@ -47,21 +47,6 @@ fn crash_child() {
     }
 }
 
-fn kills() -> usize {
-    std::env::var("ENCORE_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
-}
-
-/// A small xorshift generator: the kill moments are random but the seed is printed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn killing_the_writer_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,43 +54,16 @@ fn killing_the_writer_loses_nothing_acknowledged() {
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("crash test seed {seed}");
     let mut rng = Rng(seed);
-    let exe = std::env::current_exe().unwrap();
     let mut acknowledged: Vec<(u128, u64, u64)> = Vec::new();
     let (mut checked, mut acked_before) = (0u64, 0usize);
-    for round in 0..kills() {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
-            .env(CHILD_ENV, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+    for round in 0..kills(100) {
         // Kill after the first ack plus a random 0-30 ms, so most kills land mid-append.
         // (Kills during creation of the log are covered by `killed_during_creation`.)
-        let mut lines = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while lines.is_empty() && Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(line) if line.starts_with("ack ") => lines.push(line),
-                Ok(_) => {} // the test harness's own chatter
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("round {round}: the child exited before acknowledging anything"),
-            }
-        }
-        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        reader.join().unwrap();
-        lines.extend(rx.try_iter());
+        let child = Child { test: "crash_child", envs: &[(CHILD_ENV, path.as_os_str())] };
+        let delay = Duration::from_micros(rng.next_u64() % 30_000);
+        let killed = child.run_and_kill(|l| l.starts_with("ack "), Duration::from_secs(30), delay);
+        assert!(!killed.ended_before_ready, "round {round}: the child exited before acknowledging anything");
+        let lines = killed.lines;
         for line in lines.iter().filter(|l| l.starts_with("ack ")) {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() == 4 {
@@ -115,7 +73,7 @@ fn killing_the_writer_loses_nothing_acknowledged() {
         checked = check(&path, &acknowledged[acked_before..], checked, round);
         acked_before = acknowledged.len();
     }
-    assert!(acknowledged.len() >= kills(), "each child acknowledged at least one append");
+    assert!(acknowledged.len() >= kills(100), "each child acknowledged at least one append");
     let log = Ledger::open(&path, LedgerOptions::default()).unwrap();
     assert!(log.verify().unwrap().is_intact(), "the whole log verifies after every kill");
     for &(id, p1, _) in &acknowledged {
@@ -162,7 +120,7 @@ fn killed_during_creation() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 20_000));
         child.kill().unwrap();
         child.wait().unwrap();
         let log = Ledger::open(&path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: {e}"));

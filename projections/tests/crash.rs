@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use encore_ledger::testing::crash::{Child, Killed};
 use encore_ledger::{Ledger, LedgerOptions};
 use encore_projections::workload::{Rng, WorkloadConfig};
 use encore_projections::{rebuild, AllProjections, ProjectionRunner, RunnerOptions, StartedFrom};
@@ -56,38 +55,12 @@ fn killed_while_projecting_then_resumed_equals_an_uninterrupted_run() {
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     eprintln!("projection crash test seed {seed}");
     let mut rng = Rng::new(seed);
-    let exe = std::env::current_exe().unwrap();
     let mut reported = 0u64;
     let mut killed_mid_run = 0;
     for round in 0..kills() {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "projection_crash_child", "--nocapture", "--test-threads", "1"])
-            .env(CHILD_ENV, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut lines = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while lines.is_empty() && Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(20)) {
-                lines.push(line);
-            }
-        }
-        std::thread::sleep(Duration::from_micros(rng.next_u64() % 40_000));
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        reader.join().unwrap();
-        lines.extend(rx.try_iter());
+        let child = Child { test: "projection_crash_child", envs: &[(CHILD_ENV, path.as_os_str())] };
+        let delay = Duration::from_micros(rng.next_u64() % 40_000);
+        let Killed { lines, status, .. } = child.run_and_kill(|_| true, Duration::from_secs(30), delay);
         if !status.success() {
             killed_mid_run += 1;
         }

@@ -1,0 +1,8 @@
+//! Test support shared by the crates' test suites, never used by Encore
+//! itself: [`damage`] alters a closed log on purpose, [`crash`] runs a test as
+//! a child process and kills it with SIGKILL.
+
+mod damage;
+pub mod crash;
+
+pub use damage::*;
