@@ -85,7 +85,7 @@ fn phase(name: &str, path: &str) {
             report(name, projected.position, start);
             println!(
                 "    accounts {}, usage entries {}, groups ranked {}",
-                projected.state.balances.accounts().len(),
+                projected.state.balances.len(),
                 projected.state.usage.len(),
                 projected.state.charisma.reliabilities().len()
             );

@@ -6,14 +6,13 @@
 //! summed from the amounts, so [`Balances::check_invariant`] is a real check of
 //! `loaded - charged + refunded = balance`, not a tautology.
 
-use std::collections::BTreeMap;
-
 use encore_domain::ids::AccountId;
 use encore_domain::licensing::LicensingEvent;
 use encore_domain::{Event, Money, Timestamp};
 use minicbor::{Decode, Encode};
 
 use crate::error::StateDecodeError;
+use crate::id_map::IdMap;
 use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 
 /// One account's money, in integer minor units.
@@ -60,8 +59,8 @@ pub struct BalanceMismatch {
 /// Per accounting id balances.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Balances {
-    #[cbor(n(0), with = "crate::projection::sorted_map")]
-    accounts: BTreeMap<AccountId, AccountBalance>,
+    #[n(0)]
+    accounts: IdMap<AccountId, AccountBalance>,
 }
 
 impl Balances {
@@ -69,13 +68,22 @@ impl Balances {
         self.accounts.get(account)
     }
 
-    pub fn accounts(&self) -> &BTreeMap<AccountId, AccountBalance> {
-        &self.accounts
+    /// Every account, in accounting id order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&AccountId, &AccountBalance)> + '_ {
+        self.accounts.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
     }
 
     /// Sum of every balance (money in the system).
     pub fn total_balance(&self) -> u128 {
-        self.accounts.values().map(|a| u128::from(a.balance.units())).sum()
+        self.accounts.values_unordered().map(|a| u128::from(a.balance.units())).sum()
     }
 
     /// Checks `loaded - charged + refunded = balance` for every account.
@@ -93,7 +101,7 @@ impl Balances {
     }
 
     fn entry(&mut self, account: &AccountId) -> &mut AccountBalance {
-        self.accounts.entry(account.clone()).or_default()
+        self.accounts.entry_or_default(account)
     }
 }
 

@@ -2,41 +2,47 @@
 //! histories store a `u32` per reference instead of a string. The numbering
 //! depends only on log order, so a rebuild numbers exactly as the live run.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
+use indexmap::IndexSet;
 use minicbor::{Decode, Encode};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Interner<T: Eq + Hash + Clone> {
-    items: Vec<T>,
-    /// Lookup only; never encoded, so its iteration order does not matter.
-    index: HashMap<T, u32>,
+/// The values in numbering order, with a hash index (lookup only: the
+/// numbering is the insertion order, never the hash order).
+#[derive(Debug, Clone)]
+pub(crate) struct Interner<T> {
+    items: IndexSet<T, foldhash::fast::RandomState>,
 }
 
-impl<T: Eq + Hash + Clone> Default for Interner<T> {
+impl<T> Default for Interner<T> {
     fn default() -> Self {
-        Interner { items: Vec::new(), index: HashMap::new() }
+        Interner {
+            items: IndexSet::default(),
+        }
     }
 }
 
 impl<T: Eq + Hash + Clone> Interner<T> {
     pub(crate) fn intern(&mut self, value: &T) -> u32 {
-        if let Some(&i) = self.index.get(value) {
-            return i;
-        }
-        let i = u32::try_from(self.items.len()).unwrap_or_else(|_| panic!("more than 2^32 distinct values interned"));
-        self.items.push(value.clone());
-        self.index.insert(value.clone(), i);
-        i
+        let i = match self.items.get_index_of(value) {
+            Some(i) => i,
+            None => self.items.insert_full(value.clone()).0,
+        };
+        u32::try_from(i).unwrap_or_else(|_| panic!("more than 2^32 distinct values interned"))
     }
 
     pub(crate) fn get(&self, i: u32) -> &T {
-        &self.items[i as usize]
+        match self.items.get_index(i as usize) {
+            Some(item) => item,
+            None => panic!(
+                "interned index {i} out of range ({} values)",
+                self.items.len()
+            ),
+        }
     }
 
     pub(crate) fn lookup(&self, value: &T) -> Option<u32> {
-        self.index.get(value).copied()
+        self.items.get_index_of(value).map(|i| i as u32)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -44,21 +50,67 @@ impl<T: Eq + Hash + Clone> Interner<T> {
     }
 }
 
-impl<C, T: Eq + Hash + Clone + Encode<C>> Encode<C> for Interner<T> {
-    fn encode<W: minicbor::encode::Write>(&self, e: &mut minicbor::Encoder<W>, ctx: &mut C) -> Result<(), minicbor::encode::Error<W::Error>> {
-        self.items.encode(e, ctx)
+/// Equal when the same values have the same numbers.
+impl<T: Eq + Hash> PartialEq for Interner<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.items.len() == other.items.len() && self.items.iter().eq(other.items.iter())
     }
 }
 
-impl<'b, C, T: Eq + Hash + Clone + Decode<'b, C>> Decode<'b, C> for Interner<T> {
+impl<T: Eq + Hash> Eq for Interner<T> {}
+
+impl<C, T: Eq + Hash + Encode<C>> Encode<C> for Interner<T> {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        ctx: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.array(self.items.len() as u64)?;
+        for item in &self.items {
+            item.encode(e, ctx)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'b, C, T: Eq + Hash + Decode<'b, C>> Decode<'b, C> for Interner<T> {
     fn decode(d: &mut minicbor::Decoder<'b>, ctx: &mut C) -> Result<Self, minicbor::decode::Error> {
         let items: Vec<T> = Vec::decode(d, ctx)?;
-        let mut index = HashMap::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            if index.insert(item.clone(), i as u32).is_some() {
-                return Err(minicbor::decode::Error::message("interned table holds a value twice"));
+        let mut set =
+            IndexSet::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
+        for item in items {
+            if !set.insert(item) {
+                return Err(minicbor::decode::Error::message(
+                    "interned table holds a value twice",
+                ));
             }
         }
-        Ok(Interner { items, index })
+        Ok(Interner { items: set })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::projection::encode_state;
+
+    #[test]
+    fn numbers_in_order_of_first_appearance_and_refuses_a_repeated_value() {
+        let mut interner = Interner::<String>::default();
+        let numbers: Vec<u32> = ["b", "a", "b", "c", "a"]
+            .iter()
+            .map(|v| interner.intern(&v.to_string()))
+            .collect();
+        assert_eq!(numbers, [0, 1, 0, 2, 1]);
+        assert_eq!(interner.get(2), "c");
+        assert_eq!(interner.lookup(&"a".to_string()), Some(1));
+        assert_eq!(interner.lookup(&"z".to_string()), None);
+        let bytes = encode_state(&interner);
+        assert_eq!(bytes, encode_state(&vec!["b", "a", "c"]));
+        assert_eq!(
+            minicbor::decode::<Interner<String>>(&bytes).unwrap(),
+            interner
+        );
+        assert!(minicbor::decode::<Interner<String>>(&encode_state(&vec!["b", "a", "b"])).is_err());
     }
 }

@@ -19,6 +19,7 @@ mod balances;
 mod bundle;
 mod charisma;
 mod error;
+mod id_map;
 mod interner;
 mod projection;
 mod replay;

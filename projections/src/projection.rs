@@ -57,40 +57,6 @@ pub fn encodes_to<T: Encode<()>>(value: &T, expected: &[u8]) -> bool {
     minicbor::encode(value, &mut compare).is_ok() && compare.at == expected.len()
 }
 
-/// CBOR for a `BTreeMap` in a canonical state: keys in increasing order, each
-/// once. Decoding refuses any other order and builds the map in one pass
-/// from the sorted entries, instead of one search and insert per key (a
-/// cold start decodes 100 000 accounts twice).
-pub(crate) mod sorted_map {
-    use std::collections::BTreeMap;
-
-    use minicbor::decode::Error;
-    use minicbor::{Decode, Decoder, Encode, Encoder};
-
-    pub fn encode<Ctx, W: minicbor::encode::Write, K: Encode<Ctx> + Ord, V: Encode<Ctx>>(
-        map: &BTreeMap<K, V>,
-        e: &mut Encoder<W>,
-        ctx: &mut Ctx,
-    ) -> Result<(), minicbor::encode::Error<W::Error>> {
-        Encode::encode(map, e, ctx)
-    }
-
-    pub fn decode<'b, Ctx, K: Decode<'b, Ctx> + Ord, V: Decode<'b, Ctx>>(d: &mut Decoder<'b>, ctx: &mut Ctx) -> Result<BTreeMap<K, V>, Error> {
-        let len = d.map()?.ok_or_else(|| Error::message("a canonical map has a definite length"))?;
-        // The length is untrusted input: reserve no more than the bytes left could hold.
-        let mut entries: Vec<(K, V)> = Vec::with_capacity((len as usize).min(d.input().len() - d.position()));
-        for _ in 0..len {
-            let key = K::decode(d, ctx)?;
-            if entries.last().is_some_and(|(last, _)| *last >= key) {
-                return Err(Error::message("map keys are not in increasing order"));
-            }
-            let value = V::decode(d, ctx)?;
-            entries.push((key, value));
-        }
-        Ok(entries.into_iter().collect())
-    }
-}
-
 /// A CBOR sink that checks each written piece against the expected bytes and
 /// fails at the first difference.
 struct Compare<'a> {
@@ -218,29 +184,6 @@ impl<P: Projection> Projected<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, PartialEq, Encode, Decode)]
-    struct Sorted {
-        #[cbor(n(0), with = "sorted_map")]
-        map: std::collections::BTreeMap<String, u32>,
-    }
-
-    #[test]
-    fn sorted_maps_decode_in_order_and_refuse_any_other_order() {
-        let map: std::collections::BTreeMap<String, u32> = [("a", 1), ("b", 2), ("c", 3)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        let bytes = encode_state(&Sorted { map: map.clone() });
-        assert_eq!(minicbor::decode::<Sorted>(&bytes).unwrap(), Sorted { map });
-        // The same entries out of order, a repeated key, an impossible length.
-        let mut e = minicbor::Encoder::new(Vec::new());
-        e.array(1).unwrap().map(2).unwrap().str("b").unwrap().u32(2).unwrap().str("a").unwrap().u32(1).unwrap();
-        assert!(minicbor::decode::<Sorted>(e.writer()).is_err(), "out of order");
-        let mut e = minicbor::Encoder::new(Vec::new());
-        e.array(1).unwrap().map(2).unwrap().str("a").unwrap().u32(2).unwrap().str("a").unwrap().u32(1).unwrap();
-        assert!(minicbor::decode::<Sorted>(e.writer()).is_err(), "a repeated key");
-        let mut e = minicbor::Encoder::new(Vec::new());
-        e.array(1).unwrap().map(u64::MAX).unwrap();
-        assert!(minicbor::decode::<Sorted>(e.writer()).is_err(), "a length the input cannot hold");
-    }
 
     #[test]
     fn encodes_to_accepts_exactly_the_canonical_bytes() {

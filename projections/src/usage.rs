@@ -9,8 +9,6 @@
 //! content ids and stations are interned (numbered in order of first appearance, which only depends on the
 //! log, so a rebuild numbers them identically).
 
-use std::collections::BTreeMap;
-
 use encore_domain::groups::GroupEvent;
 use encore_domain::ids::{AccountId, ContentId};
 use encore_domain::licensing::{LicensingEvent, Station};
@@ -18,6 +16,7 @@ use encore_domain::{Event, Timestamp};
 use minicbor::{Decode, Encode};
 
 use crate::error::StateDecodeError;
+use crate::id_map::IdMap;
 use crate::interner::Interner;
 use crate::projection::{decode_state, encode_state, encodes_to, EventContext, Projection};
 
@@ -210,8 +209,8 @@ pub struct UsageHistory {
     contents: Interner<ContentId>,
     #[n(1)]
     stations: Interner<Station>,
-    #[cbor(n(2), with = "crate::projection::sorted_map")]
-    accounts: BTreeMap<AccountId, Entries>,
+    #[n(2)]
+    accounts: IdMap<AccountId, Entries>,
     /// Indexed like `contents`.
     #[n(3)]
     per_content: Vec<ContentUsage>,
@@ -238,13 +237,14 @@ impl UsageHistory {
         self.contents.lookup(content).map(|i| self.per_content[i as usize]).unwrap_or_default()
     }
 
+    /// Every account with a history, in accounting id order.
     pub fn accounts(&self) -> impl Iterator<Item = &AccountId> {
-        self.accounts.keys()
+        self.accounts.iter().map(|(account, _)| account)
     }
 
     /// Entries over every account.
     pub fn len(&self) -> usize {
-        self.accounts.values().map(Entries::len).sum()
+        self.accounts.values_unordered().map(Entries::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -267,14 +267,7 @@ impl UsageHistory {
         }
         let station = self.stations.intern(station);
         let entry = Entry { position: at.position, at: when, content, station, kind };
-        match self.accounts.get_mut(account) {
-            Some(entries) => entries.push(&entry),
-            None => {
-                let mut entries = Entries::default();
-                entries.push(&entry);
-                self.accounts.insert(account.clone(), entries);
-            }
-        }
+        self.accounts.entry_or_default(account).push(&entry);
     }
 }
 
@@ -314,7 +307,7 @@ impl UsageHistory {
         if self.per_content.len() > self.contents.len() {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "more content counters than content ids".into() });
         }
-        let refs_ok = self.accounts.values().all(|e| e.refs_below(self.contents.len(), self.stations.len()));
+        let refs_ok = self.accounts.values_unordered().all(|e| e.refs_below(self.contents.len(), self.stations.len()));
         if !refs_ok {
             return Err(StateDecodeError::Cbor { name: Self::NAME, reason: "an entry refers to an unknown content id or station".into() });
         }

@@ -75,7 +75,7 @@ fn rebuild_from_zero_equals_live_for_every_projection() {
     for skipped in [balances.skipped, usage.skipped, charisma.skipped] {
         assert_eq!(skipped, 5);
     }
-    assert!(balances.state.accounts().len() > 50);
+    assert!(balances.state.len() > 50);
     assert!(usage.state.len() > 500);
     assert!(charisma.state.bumps() > 20 && !charisma.state.granted().is_empty());
     // The server's granted list is the one its policy gives for the projected reliabilities.

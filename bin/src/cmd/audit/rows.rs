@@ -19,7 +19,6 @@ pub trait Audited: Projection {
 impl Audited for Balances {
     fn rows(&self) -> Rows {
         self.accounts()
-            .iter()
             .map(|(account, b)| {
                 let value = format!(
                     "balance={} loaded={} charged={} refunded={} charges={} refunds={} declines={}",
