@@ -37,6 +37,10 @@ enum Command {
         /// Seconds per measurement (overrides the mode's default).
         #[arg(long)]
         seconds: Option<f64>,
+        /// Only these measurements, comma-separated `WORKLOAD@WRITERS`
+        /// (`append-10@64,purchase@8`): for profiling one of them.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Turn a pgbench measurement's per-transaction logs into a TSV row.
     PgbenchRow {
@@ -92,12 +96,15 @@ fn main() -> ExitCode {
 
 fn execute(command: Command) -> Result<(), BenchError> {
     match command {
-        Command::Run { smoke, systems, seconds } => {
+        Command::Run { smoke, systems, seconds, only } => {
             let mut config = if smoke { Config::smoke() } else { Config::full() };
             if let Some(s) = seconds {
                 config.duration = Duration::try_from_secs_f64(s).map_err(|e| BenchError::Argument { argument: s.to_string(), cause: e.to_string() })?;
             }
             let kinds = systems.split(',').map(Kind::parse).collect::<Result<Vec<_>, _>>()?;
+            if let Some(only) = only {
+                config.only = Some(only.split(',').map(str::to_string).collect());
+            }
             run::run(&config, &kinds, |row| println!("{}", report::to_tsv(row)))?;
             Ok(())
         }

@@ -63,19 +63,21 @@ pub struct Config {
     /// Events in the log the read workloads read (a multiple of 1,000, at
     /// least 1,000: the 1,000-event stream is part of it).
     pub read_log_events: usize,
+    /// When set, only the measurements named here (`WORKLOAD@WRITERS`).
+    pub only: Option<Vec<String>>,
 }
 
 impl Config {
     /// The full run: 5 s per measurement, 1/8/64 writers, a 100,000-event log.
     pub fn full() -> Self {
-        Config { duration: Duration::from_secs(5), max_ops_per_writer: 5_000_000, writers: vec![1, 8, 64], read_log_events: 100_000 }
+        Config { duration: Duration::from_secs(5), max_ops_per_writer: 5_000_000, writers: vec![1, 8, 64], read_log_events: 100_000, only: None }
     }
 
     /// Tiny sizes for the smoke test: the harness runs end to end in seconds.
     /// Bounded by count (5 operations per writer); the generous time bound
     /// only stops a hung run, so the counts are exact.
     pub fn smoke() -> Self {
-        Config { duration: Duration::from_secs(60), max_ops_per_writer: 5, writers: vec![1, 8, 64], read_log_events: 3_000 }
+        Config { duration: Duration::from_secs(60), max_ops_per_writer: 5, writers: vec![1, 8, 64], read_log_events: 3_000, only: None }
     }
 
     /// Every measurement of a run, in order.
@@ -86,6 +88,9 @@ impl Config {
         }
         plan.push((Workload::ReadStream, 1));
         plan.push((Workload::ReadAll, 1));
+        if let Some(only) = &self.only {
+            plan.retain(|(workload, writers)| only.contains(&format!("{}@{writers}", workload.name())));
+        }
         plan
     }
 }
@@ -115,5 +120,18 @@ impl Row {
         } else {
             0.0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keeps_the_named_measurements_in_plan_order() {
+        let mut config = Config::smoke();
+        assert_eq!(config.plan().len(), 11);
+        config.only = Some(vec!["purchase@8".into(), "append-10@64".into(), "read-all@7".into()]);
+        assert_eq!(config.plan(), [(Workload::Append { events: 10 }, 64), (Workload::Purchase, 8)]);
     }
 }
