@@ -102,6 +102,12 @@ fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
     db_opts.increase_parallelism(2);
     db_opts.set_max_background_jobs(2);
     db_opts.set_bytes_per_sync(1 << 20);
+    // Writes only fill RocksDB's WAL buffer; the syncer's `flush_wal(true)`
+    // writes it to the file and syncs it, so the writer thread never makes
+    // the write system call and stages the next group meanwhile. Sync writes
+    // (aux, snapshots) still flush and sync before they return, and a
+    // memtable switch writes the buffer out first.
+    db_opts.set_manual_wal_flush(true);
     // Open table files when first read, not all of them at open: a kiosk's
     // cold start reads a handful (the newest record, its snapshots).
     db_opts.set_max_open_files(MAX_OPEN_FILES);
