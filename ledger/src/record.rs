@@ -102,6 +102,55 @@ impl<'a> RecordRef<'a> {
         Ok((record, body_end))
     }
 
+    /// Appends this record's encoding to `out`, with its hash computed over
+    /// the body (the `hash` field is set to it): the writer encodes every
+    /// record of a group into one buffer, straight from the caller's event.
+    pub(crate) fn seal_into(&mut self, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.encode_body(out);
+        self.hash = *blake3::hash(&out[start..]).as_bytes();
+        out.extend_from_slice(&self.hash);
+        debug_assert_eq!(out.len() - start, self.encoded_len());
+    }
+
+    pub fn encoded_len(&self) -> usize {
+        FIXED_LEN + self.stream.len() + self.event_type.len() + self.payload.len()
+    }
+
+    fn encode_body(&self, buf: &mut Vec<u8>) {
+        let stream = self.stream.as_bytes();
+        // Lengths were validated at the API edge; these are invariants here.
+        assert!(stream.len() <= usize::from(u16::MAX), "stream id length checked at the edge");
+        assert!(self.event_type.len() <= usize::from(u8::MAX), "event type length checked at the edge");
+        assert!(u32::try_from(self.payload.len()).is_ok(), "payload length checked at the edge");
+        buf.reserve(self.encoded_len());
+        buf.push(RECORD_FORMAT_VERSION);
+        buf.extend_from_slice(&self.position.to_le_bytes());
+        buf.extend_from_slice(&(stream.len() as u16).to_le_bytes());
+        buf.extend_from_slice(stream);
+        buf.extend_from_slice(&self.version.to_le_bytes());
+        buf.extend_from_slice(&self.event_id.0);
+        buf.push(self.event_type.len() as u8);
+        buf.extend_from_slice(self.event_type.as_bytes());
+        buf.extend_from_slice(&self.recorded_at.to_le_bytes());
+        buf.extend_from_slice(&self.correlation_id.0);
+        buf.extend_from_slice(&self.causation_id.0);
+        buf.extend_from_slice(&(self.payload.len() as u32).to_le_bytes());
+        buf.extend_from_slice(self.payload);
+        buf.extend_from_slice(&self.prev_hash);
+    }
+
+    /// Whether this record carries the same event as far as idempotent
+    /// retries are concerned: same stream, type, ids and payload. The time
+    /// may differ (a retry reads the clock again).
+    pub(crate) fn same_event(&self, stream: &StreamId, e: &crate::types::NewEvent) -> bool {
+        self.stream == stream.as_str()
+            && self.event_type == e.event_type
+            && self.correlation_id == e.correlation_id
+            && self.causation_id == e.causation_id
+            && self.payload == e.payload.as_slice()
+    }
+
     /// An owned copy; fails if the stream id is not one the log accepts.
     pub fn to_owned(&self) -> Result<Record, DecodeError> {
         Ok(Record {
@@ -270,29 +319,11 @@ impl Record {
     }
 
     pub fn encoded_len(&self) -> usize {
-        FIXED_LEN + self.stream.as_str().len() + self.event_type.len() + self.payload.len()
+        self.as_ref().encoded_len()
     }
 
     fn encode_body(&self, buf: &mut Vec<u8>) {
-        let stream = self.stream.as_str().as_bytes();
-        // Lengths were validated at the API edge; these are invariants here.
-        assert!(stream.len() <= usize::from(u16::MAX), "stream id length checked at the edge");
-        assert!(self.event_type.len() <= usize::from(u8::MAX), "event type length checked at the edge");
-        assert!(u32::try_from(self.payload.len()).is_ok(), "payload length checked at the edge");
-        buf.push(RECORD_FORMAT_VERSION);
-        buf.extend_from_slice(&self.position.to_le_bytes());
-        buf.extend_from_slice(&(stream.len() as u16).to_le_bytes());
-        buf.extend_from_slice(stream);
-        buf.extend_from_slice(&self.version.to_le_bytes());
-        buf.extend_from_slice(&self.event_id.0);
-        buf.push(self.event_type.len() as u8);
-        buf.extend_from_slice(self.event_type.as_bytes());
-        buf.extend_from_slice(&self.recorded_at.to_le_bytes());
-        buf.extend_from_slice(&self.correlation_id.0);
-        buf.extend_from_slice(&self.causation_id.0);
-        buf.extend_from_slice(&(self.payload.len() as u32).to_le_bytes());
-        buf.extend_from_slice(&self.payload);
-        buf.extend_from_slice(&self.prev_hash);
+        self.as_ref().encode_body(buf)
     }
 
     /// Decodes stored bytes and checks the record's own hash.
@@ -317,16 +348,6 @@ impl Record {
         }
     }
 
-    /// Whether two records carry the same event as far as idempotent retries
-    /// are concerned: same stream, type, ids and payload. The time may differ
-    /// (a retry reads the clock again).
-    pub(crate) fn same_event(&self, stream: &StreamId, e: &crate::types::NewEvent) -> bool {
-        self.stream == *stream
-            && self.event_type == e.event_type
-            && self.correlation_id == e.correlation_id
-            && self.causation_id == e.causation_id
-            && self.payload == e.payload
-    }
 }
 
 struct Reader<'a> {
@@ -392,6 +413,23 @@ mod tests {
         assert_eq!(Record::decode(&bytes), Ok(r.clone()));
         assert_eq!(r.compute_hash(), r.hash);
         assert_eq!(r.encode(), bytes);
+    }
+
+    /// The writer's encoding (borrowed, into a shared buffer) is the
+    /// owned record's, byte for byte, hash included.
+    #[test]
+    fn sealing_a_borrowed_record_into_a_buffer_equals_sealing_the_record() {
+        let mut owned = sample(b"payload".to_vec());
+        let expected = owned.seal();
+        let source = sample(b"payload".to_vec());
+        let mut view = source.as_ref();
+        view.hash = [0xEE; 32];
+        let mut buffer = vec![1, 2, 3];
+        view.seal_into(&mut buffer);
+        assert_eq!(buffer[..3], [1, 2, 3], "what the buffer held is kept");
+        assert_eq!(buffer[3..], expected[..]);
+        assert_eq!(view.hash, owned.hash);
+        assert_eq!(RecordRef::decode(&buffer[3..]), Ok(view));
     }
 
     #[test]

@@ -97,11 +97,11 @@ mod tests {
     #[test]
     fn numbers_in_order_of_first_appearance_and_refuses_a_repeated_value() {
         let mut interner = Interner::<String>::default();
-        let numbers: Vec<u32> = ["b", "a", "b", "c", "a"]
+        let numbers: Vec<u32> = ["b", "a", "a", "b", "c", "a"]
             .iter()
             .map(|v| interner.intern(&v.to_string()))
             .collect();
-        assert_eq!(numbers, [0, 1, 0, 2, 1]);
+        assert_eq!(numbers, [0, 1, 1, 0, 2, 1]);
         assert_eq!(interner.get(2), "c");
         assert_eq!(interner.lookup(&"a".to_string()), Some(1));
         assert_eq!(interner.lookup(&"z".to_string()), None);

@@ -31,14 +31,37 @@ use super::keys::*;
 use super::{Ledger, Store};
 use crate::error::AppendError;
 use crate::limits::*;
-use crate::record::Record;
+use crate::record::{Record, RecordRef};
 use crate::types::{validate_event_type, Appended, EventId, Head, NewEvent, StreamAppend, StreamId, StreamRange};
 
-type Reply = oneshot::Sender<Result<Appended, AppendError>>;
+type Reply = oneshot::Sender<Answer>;
 
 struct Request {
     appends: Vec<StreamAppend>,
     reply: Reply,
+}
+
+/// An append's outcome, with its events handed back so they are freed on
+/// the caller's thread, which allocated them (the writer thread only
+/// borrows them: no copy, and no cross-thread frees on its clock).
+struct Answer {
+    result: Result<Appended, AppendError>,
+    appends: Vec<StreamAppend>,
+}
+
+impl Answer {
+    /// The outcome; the events are dropped here, on the caller's thread.
+    fn into_result(self) -> Result<Appended, AppendError> {
+        drop(self.appends);
+        self.result
+    }
+}
+
+impl Request {
+    fn answer(self, result: Result<Appended, AppendError>) {
+        // A caller that stopped waiting has nothing left to tell.
+        let _ = self.reply.send(Answer { result, appends: self.appends });
+    }
 }
 
 impl Ledger {
@@ -47,7 +70,7 @@ impl Ledger {
     /// code use [`Ledger::append_async`].
     pub fn append(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
         let rx = self.enqueue(appends, Wait::Block)?;
-        rx.blocking_recv().map_err(|_| AppendError::Closed)?
+        rx.blocking_recv().map_err(|_| AppendError::Closed)?.into_result()
     }
 
     /// [`Ledger::append`] for async callers: the RocksDB write happens on the
@@ -55,7 +78,7 @@ impl Ledger {
     /// (except for a moment when the queue is full: back-pressure).
     pub async fn append_async(&self, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
         let rx = self.enqueue(appends, Wait::Yield)?;
-        rx.await.map_err(|_| AppendError::Closed)?
+        rx.await.map_err(|_| AppendError::Closed)?.into_result()
     }
 
     /// Appends to a single stream.
@@ -63,7 +86,7 @@ impl Ledger {
         self.append(vec![StreamAppend { stream, expected, events }])
     }
 
-    fn enqueue(&self, appends: Vec<StreamAppend>, wait: Wait) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
+    fn enqueue(&self, appends: Vec<StreamAppend>, wait: Wait) -> Result<oneshot::Receiver<Answer>, AppendError> {
         validate(&appends)?;
         let store = self.store();
         if store.read_only {
@@ -285,7 +308,7 @@ impl Writer {
             return None;
         }
         let results: Vec<_> = group.iter().map(|r| staged.stage(&self.versions, &r.appends)).collect();
-        let records = staged.records.len();
+        let records = staged.ends.len();
         if records > 0 {
             if let Err(cause) = self.write(staged.batch) {
                 self.store.poison.set(cause.clone());
@@ -297,7 +320,7 @@ impl Writer {
         for (stream, version) in staged.versions.drain() {
             self.versions.insert(stream, version);
         }
-        let replies = group.into_iter().map(|r| r.reply).zip(results).collect();
+        let replies = group.into_iter().zip(results).collect();
         // Even a group that wrote nothing waits for the sync: its retries may
         // name records of earlier groups that are written but not yet durable.
         Some(Written { head: self.head, records, replies })
@@ -314,7 +337,7 @@ impl Writer {
 
 fn refuse_all(group: Vec<Request>, error: &AppendError) {
     for request in group {
-        let _ = request.reply.send(Err(error.clone()));
+        request.answer(Err(error.clone()));
     }
 }
 
@@ -323,7 +346,7 @@ struct Written {
     head: Head,
     /// Records written (0 when every append was refused or a retry).
     records: usize,
-    replies: Vec<(Reply, Result<Appended, AppendError>)>,
+    replies: Vec<(Request, Result<Appended, AppendError>)>,
 }
 
 /// The second stage: makes written groups durable and acknowledges them.
@@ -363,10 +386,10 @@ fn sync_and_acknowledge(store: &Store, groups: Vec<Written>) {
             store.watch.publish(head);
         }
     }
-    for (reply, result) in groups.into_iter().flat_map(|g| g.replies) {
+    for (request, result) in groups.into_iter().flat_map(|g| g.replies) {
         // After a failed sync no outcome is known, refusals included: they
         // were decided against records that may now be lost.
-        let _ = reply.send(outcome.clone().and(result));
+        request.answer(outcome.clone().and(result));
     }
 }
 
@@ -387,11 +410,16 @@ struct Staged {
     batch: WriteBatch,
     /// Versions of the streams this group wrote (not yet durable).
     versions: HashMap<StreamId, u64>,
-    /// Event ids this group wrote, to their index in `records`.
+    /// Event ids this group wrote, to their index in `ends`.
     ids: HashMap<EventId, usize>,
     /// Event ids of the group that were already in the log, and where.
     stored_ids: HashMap<EventId, u64>,
-    records: Vec<Record>,
+    /// The position of the group's first record.
+    first_position: u64,
+    /// The group's records, encoded back to back (one buffer per group, no
+    /// copy of any event); record `i` ends at `ends[i]`.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl Staged {
@@ -403,7 +431,9 @@ impl Staged {
             versions: HashMap::new(),
             ids: HashMap::new(),
             stored_ids: HashMap::new(),
-            records: Vec::new(),
+            first_position: head.position + 1,
+            bytes: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
@@ -465,14 +495,12 @@ impl Staged {
             let mut version = current;
             for event in &append.events {
                 version += 1;
-                let (record, bytes) = self.chain(&append.stream, version, event);
-                check_encoding(&record, &bytes);
-                self.batch.put_cf(cfs.records, position_key(record.position), bytes);
-                self.batch.put_cf(cfs.index, stream_index_key(&append.stream, version), position_key(record.position));
-                self.batch.put_cf(cfs.ids, event.event_id.0, position_key(record.position));
-                positions.push(record.position);
-                self.ids.insert(event.event_id, self.records.len());
-                self.records.push(record);
+                let (position, encoded) = self.chain(&append.stream, version, event);
+                self.batch.put_cf(cfs.records, position_key(position), &self.bytes[encoded]);
+                self.batch.put_cf(cfs.index, stream_index_key(&append.stream, version), position_key(position));
+                self.batch.put_cf(cfs.ids, event.event_id.0, position_key(position));
+                positions.push(position);
+                self.ids.insert(event.event_id, self.ends.len() - 1);
             }
             self.batch.put_cf(cfs.heads, append.stream.as_str().as_bytes(), version.to_be_bytes());
             self.versions.insert(append.stream.clone(), version);
@@ -481,25 +509,31 @@ impl Staged {
         Appended { positions, streams, deduplicated: false }
     }
 
-    /// Builds the next record in global order and moves the tentative head.
-    fn chain(&mut self, stream: &StreamId, version: u64, event: &NewEvent) -> (Record, Vec<u8>) {
+    /// Encodes the next record in global order at the end of the group's
+    /// buffer, moves the tentative head and returns the record's position
+    /// and where its bytes are.
+    fn chain(&mut self, stream: &StreamId, version: u64, event: &NewEvent) -> (u64, std::ops::Range<usize>) {
         let position = self.head.position + 1;
-        let mut record = Record {
+        assert_eq!(position, self.first_position + self.ends.len() as u64, "a group's records are consecutive");
+        let mut record = RecordRef {
             position,
-            stream: stream.clone(),
+            stream: stream.as_str(),
             version,
             event_id: event.event_id,
-            event_type: event.event_type.clone(),
+            event_type: &event.event_type,
             recorded_at: event.recorded_at,
             correlation_id: event.correlation_id,
             causation_id: event.causation_id,
-            payload: event.payload.clone(),
+            payload: &event.payload,
             prev_hash: self.head.hash,
             hash: [0; 32],
         };
-        let bytes = record.seal();
+        let start = self.bytes.len();
+        record.seal_into(&mut self.bytes);
+        check_encoding(&record, &self.bytes[start..]);
+        self.ends.push(self.bytes.len());
         self.head = Head { position, hash: record.hash, recorded_at: record.recorded_at };
-        (record, bytes)
+        (position, start..self.bytes.len())
     }
 
     /// Where each event id of the append already is (staged or stored).
@@ -508,7 +542,7 @@ impl Staged {
             .iter()
             .flat_map(|a| &a.events)
             .map(|e| match self.ids.get(&e.event_id) {
-                Some(&i) => Some(self.records[i].position),
+                Some(&i) => Some(self.first_position + i as u64),
                 None => self.stored_ids.get(&e.event_id).copied(),
             })
             .collect()
@@ -530,7 +564,7 @@ impl Staged {
                 return Err(AppendError::PartialRetry { appended: first_known, position: first_position, new: event.event_id });
             };
             let record = self.record_at(position)?;
-            if !record.same_event(stream, event) {
+            if !record.as_ref().same_event(stream, event) {
                 return Err(AppendError::EventIdConflict { event_id: event.event_id, position });
             }
             positions.push(position);
@@ -543,8 +577,9 @@ impl Staged {
     }
 
     fn record_at(&self, position: u64) -> Result<Record, AppendError> {
-        if let Some(record) = self.records.iter().find(|r| r.position == position) {
-            return Ok(record.clone());
+        if let Some(i) = position.checked_sub(self.first_position).map(|i| i as usize).filter(|&i| i < self.ends.len()) {
+            let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+            return Record::decode(&self.bytes[start..self.ends[i]]).map_err(|e| AppendError::Storage { cause: format!("staged record {position} does not decode: {e}") });
         }
         self.store.read_record(position).map_err(|e| AppendError::Storage { cause: e.to_string() })?.ok_or(AppendError::Storage {
             cause: format!("event index names position {position} but no record is there"),
@@ -562,11 +597,11 @@ impl Staged {
 /// Checks a freshly sealed record's bytes decode back to it (paired
 /// assertions: before encoding and after decoding). The full round trip runs
 /// in debug builds; release builds keep the cheap structural checks.
-fn check_encoding(record: &Record, bytes: &[u8]) {
+fn check_encoding(record: &RecordRef<'_>, bytes: &[u8]) {
     assert_eq!(bytes.len(), record.encoded_len(), "record length");
     assert_eq!(bytes[bytes.len() - 32..], record.hash, "hash is the record's last field");
     if cfg!(debug_assertions) {
-        match Record::decode(bytes) {
+        match RecordRef::decode(bytes) {
             Ok(decoded) => assert_eq!(&decoded, record, "record does not survive its own encoding"),
             Err(e) => panic!("freshly encoded record at {} does not decode: {e}", record.position),
         }
