@@ -71,3 +71,45 @@ fn sixty_four_writers_on_overlapping_streams_lose_nothing() {
     }
     assert!(log.verify().unwrap().is_intact());
 }
+
+/// Concurrent retries of one event id: many land in the same group, where
+/// the first is only staged when the others are checked against it. The
+/// event is written once and every caller with the same content gets its
+/// position; a caller with other content under that id is refused.
+#[test]
+fn concurrent_retries_of_one_event_write_it_once() {
+    const CALLERS: usize = 16;
+    let (_d, log) = temp_ledger();
+    for round in 0..20u128 {
+        let barrier = Arc::new(std::sync::Barrier::new(CALLERS));
+        let id = EventId::from_u128(0xFEED << 64 | round);
+        let threads: Vec<_> = (0..CALLERS)
+            .map(|caller| {
+                let (log, barrier) = (log.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let payload = if caller == 0 { b"other".to_vec() } else { b"same".to_vec() };
+                    let event = NewEvent::new(id, "Retried", 0, payload.clone());
+                    barrier.wait();
+                    (payload, log.append(one("retried", EV::Any, vec![event])))
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(log.head().position as u128, round + 1, "round {round}: one record per event id");
+        let stored = log.read_record(log.head().position).unwrap().unwrap();
+        assert_eq!(stored.event_id, id);
+        for (payload, outcome) in outcomes {
+            match outcome {
+                Ok(appended) => {
+                    assert_eq!(payload, stored.payload, "round {round}: only the stored content is accepted");
+                    assert_eq!(appended.positions, [stored.position]);
+                }
+                Err(AppendError::EventIdConflict { event_id, position }) => {
+                    assert_ne!(payload, stored.payload, "round {round}: the stored content is never refused");
+                    assert_eq!((event_id, position), (id, stored.position));
+                }
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+    }
+}
