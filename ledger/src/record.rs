@@ -205,11 +205,7 @@ struct Fixed {
 
 impl RecordBatch {
     pub(crate) fn with_capacity(records: usize) -> Self {
-        RecordBatch {
-            records: Vec::with_capacity(records),
-            text: String::with_capacity(records * 32),
-            payloads: Vec::with_capacity(records * 256),
-        }
+        RecordBatch { records: Vec::with_capacity(records), text: String::with_capacity(records * 32), payloads: Vec::with_capacity(records * 256) }
     }
 
     /// Decodes and checks one stored record, and keeps its fields.
@@ -238,10 +234,7 @@ impl RecordBatch {
         };
         self.records.push(fixed);
         let kept = self.get(&fixed);
-        debug_assert!(
-            kept == record,
-            "a record reads back from its batch as it was pushed"
-        );
+        debug_assert!(kept == record, "a record reads back from its batch as it was pushed");
         Ok(kept)
     }
 

@@ -26,9 +26,7 @@ pub(crate) struct IdMap<K, V> {
 
 impl<K, V> Default for IdMap<K, V> {
     fn default() -> Self {
-        IdMap {
-            entries: IndexMap::with_hasher(Hasher::default()),
-        }
+        IdMap { entries: IndexMap::with_hasher(Hasher::default()) }
     }
 }
 
@@ -69,12 +67,7 @@ impl<K: Hash + Eq + Ord, V> IdMap<K, V> {
             order
         });
         let direct = in_order.then(|| self.entries.iter()).into_iter().flatten();
-        direct.chain(
-            sorted
-                .into_iter()
-                .flatten()
-                .filter_map(|i| self.entries.get_index(i)),
-        )
+        direct.chain(sorted.into_iter().flatten().filter_map(|i| self.entries.get_index(i)))
     }
 
     /// Every value, in no particular order (for sums and checks only).
@@ -96,22 +89,10 @@ impl<K: Hash + Eq, V: PartialEq> PartialEq for IdMap<K, V> {
 
 impl<K: Hash + Eq, V: Eq> Eq for IdMap<K, V> {}
 
-impl<K: Hash + Eq + Ord, V> FromIterator<(K, V)> for IdMap<K, V> {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        IdMap {
-            entries: iter.into_iter().collect(),
-        }
-    }
-}
-
 /// CBOR: a definite-length map, keys in increasing order, as a `BTreeMap`
 /// encodes (the format did not change when the tables became `IdMap`s).
 impl<Ctx, K: Encode<Ctx> + Hash + Eq + Ord, V: Encode<Ctx>> Encode<Ctx> for IdMap<K, V> {
-    fn encode<W: minicbor::encode::Write>(
-        &self,
-        e: &mut Encoder<W>,
-        ctx: &mut Ctx,
-    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+    fn encode<W: minicbor::encode::Write>(&self, e: &mut Encoder<W>, ctx: &mut Ctx) -> Result<(), minicbor::encode::Error<W::Error>> {
         e.map(self.entries.len() as u64)?;
         for (key, value) in self.iter() {
             key.encode(e, ctx)?;
@@ -123,18 +104,11 @@ impl<Ctx, K: Encode<Ctx> + Hash + Eq + Ord, V: Encode<Ctx>> Encode<Ctx> for IdMa
 
 /// Decoding refuses keys out of order or repeated, so only the canonical
 /// encoding of a state is accepted.
-impl<'b, Ctx, K: Decode<'b, Ctx> + Hash + Eq + Ord, V: Decode<'b, Ctx>> Decode<'b, Ctx>
-    for IdMap<K, V>
-{
+impl<'b, Ctx, K: Decode<'b, Ctx> + Hash + Eq + Ord, V: Decode<'b, Ctx>> Decode<'b, Ctx> for IdMap<K, V> {
     fn decode(d: &mut Decoder<'b>, ctx: &mut Ctx) -> Result<Self, Error> {
-        let len = d
-            .map()?
-            .ok_or_else(|| Error::message("a canonical map has a definite length"))?;
+        let len = d.map()?.ok_or_else(|| Error::message("a canonical map has a definite length"))?;
         // The length is untrusted input: reserve no more than the bytes left could hold.
-        let mut entries = IndexMap::with_capacity_and_hasher(
-            (len as usize).min(d.input().len() - d.position()),
-            Hasher::default(),
-        );
+        let mut entries = IndexMap::with_capacity_and_hasher((len as usize).min(d.input().len() - d.position()), Hasher::default());
         for _ in 0..len {
             let key = K::decode(d, ctx)?;
             if entries.last().is_some_and(|(last, _)| *last >= key) {
@@ -178,62 +152,30 @@ mod tests {
         }
     }
 
+    /// A map's CBOR with these entries, in this order (or an indefinite one).
+    fn map_bytes(len: Option<u64>, entries: &[(&str, u32)]) -> Vec<u8> {
+        let mut e = Encoder::new(Vec::new());
+        match len {
+            Some(len) => e.map(len).unwrap(),
+            None => e.begin_map().unwrap(),
+        };
+        for (key, value) in entries {
+            e.str(key).unwrap().u32(*value).unwrap();
+        }
+        e.into_writer()
+    }
+
     #[test]
     fn decoding_refuses_keys_out_of_order_repeated_or_an_impossible_length() {
-        let decode = |build: &dyn Fn(&mut Encoder<Vec<u8>>)| {
-            let mut e = Encoder::new(Vec::new());
-            build(&mut e);
-            minicbor::decode::<IdMap<String, u32>>(e.writer())
-        };
-        assert!(decode(&|e| drop(
-            e.map(2)
-                .unwrap()
-                .str("a")
-                .unwrap()
-                .u32(1)
-                .unwrap()
-                .str("b")
-                .unwrap()
-                .u32(2)
-        ))
-        .is_ok());
-        assert!(
-            decode(&|e| drop(
-                e.map(2)
-                    .unwrap()
-                    .str("b")
-                    .unwrap()
-                    .u32(2)
-                    .unwrap()
-                    .str("a")
-                    .unwrap()
-                    .u32(1)
-            ))
-            .is_err(),
-            "out of order"
-        );
-        assert!(
-            decode(&|e| drop(
-                e.map(2)
-                    .unwrap()
-                    .str("a")
-                    .unwrap()
-                    .u32(2)
-                    .unwrap()
-                    .str("a")
-                    .unwrap()
-                    .u32(1)
-            ))
-            .is_err(),
-            "a repeated key"
-        );
-        assert!(
-            decode(&|e| drop(e.map(u64::MAX))).is_err(),
-            "a length the input cannot hold"
-        );
-        assert!(
-            decode(&|e| drop(e.begin_map())).is_err(),
-            "an indefinite length"
-        );
+        let decode = |bytes: Vec<u8>| minicbor::decode::<IdMap<String, u32>>(&bytes);
+        assert!(decode(map_bytes(Some(2), &[("a", 1), ("b", 2)])).is_ok());
+        for (case, bytes) in [
+            ("out of order", map_bytes(Some(2), &[("b", 2), ("a", 1)])),
+            ("a repeated key", map_bytes(Some(2), &[("a", 2), ("a", 1)])),
+            ("a length the input cannot hold", map_bytes(Some(u64::MAX), &[])),
+            ("an indefinite length", map_bytes(None, &[("a", 1)])),
+        ] {
+            assert!(decode(bytes).is_err(), "{case}");
+        }
     }
 }

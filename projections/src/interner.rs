@@ -16,9 +16,7 @@ pub(crate) struct Interner<T> {
 
 impl<T> Default for Interner<T> {
     fn default() -> Self {
-        Interner {
-            items: IndexSet::default(),
-        }
+        Interner { items: IndexSet::default() }
     }
 }
 
@@ -34,10 +32,7 @@ impl<T: Eq + Hash + Clone> Interner<T> {
     pub(crate) fn get(&self, i: u32) -> &T {
         match self.items.get_index(i as usize) {
             Some(item) => item,
-            None => panic!(
-                "interned index {i} out of range ({} values)",
-                self.items.len()
-            ),
+            None => panic!("interned index {i} out of range ({} values)", self.items.len()),
         }
     }
 
@@ -60,11 +55,7 @@ impl<T: Eq + Hash> PartialEq for Interner<T> {
 impl<T: Eq + Hash> Eq for Interner<T> {}
 
 impl<C, T: Eq + Hash + Encode<C>> Encode<C> for Interner<T> {
-    fn encode<W: minicbor::encode::Write>(
-        &self,
-        e: &mut minicbor::Encoder<W>,
-        ctx: &mut C,
-    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+    fn encode<W: minicbor::encode::Write>(&self, e: &mut minicbor::Encoder<W>, ctx: &mut C) -> Result<(), minicbor::encode::Error<W::Error>> {
         e.array(self.items.len() as u64)?;
         for item in &self.items {
             item.encode(e, ctx)?;
@@ -76,13 +67,10 @@ impl<C, T: Eq + Hash + Encode<C>> Encode<C> for Interner<T> {
 impl<'b, C, T: Eq + Hash + Decode<'b, C>> Decode<'b, C> for Interner<T> {
     fn decode(d: &mut minicbor::Decoder<'b>, ctx: &mut C) -> Result<Self, minicbor::decode::Error> {
         let items: Vec<T> = Vec::decode(d, ctx)?;
-        let mut set =
-            IndexSet::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
+        let mut set = IndexSet::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
         for item in items {
             if !set.insert(item) {
-                return Err(minicbor::decode::Error::message(
-                    "interned table holds a value twice",
-                ));
+                return Err(minicbor::decode::Error::message("interned table holds a value twice"));
             }
         }
         Ok(Interner { items: set })
@@ -97,20 +85,14 @@ mod tests {
     #[test]
     fn numbers_in_order_of_first_appearance_and_refuses_a_repeated_value() {
         let mut interner = Interner::<String>::default();
-        let numbers: Vec<u32> = ["b", "a", "a", "b", "c", "a"]
-            .iter()
-            .map(|v| interner.intern(&v.to_string()))
-            .collect();
+        let numbers: Vec<u32> = ["b", "a", "a", "b", "c", "a"].iter().map(|v| interner.intern(&v.to_string())).collect();
         assert_eq!(numbers, [0, 1, 1, 0, 2, 1]);
         assert_eq!(interner.get(2), "c");
         assert_eq!(interner.lookup(&"a".to_string()), Some(1));
         assert_eq!(interner.lookup(&"z".to_string()), None);
         let bytes = encode_state(&interner);
         assert_eq!(bytes, encode_state(&vec!["b", "a", "c"]));
-        assert_eq!(
-            minicbor::decode::<Interner<String>>(&bytes).unwrap(),
-            interner
-        );
+        assert_eq!(minicbor::decode::<Interner<String>>(&bytes).unwrap(), interner);
         assert!(minicbor::decode::<Interner<String>>(&encode_state(&vec!["b", "a", "b"])).is_err());
     }
 }
