@@ -25,11 +25,12 @@ mod record;
 mod types;
 
 pub use error::{AppendError, AuxError, OpenError, ReadError, VerifyError};
+pub use log::read::BatchScan;
 pub use log::subscribe::Subscription;
 pub use log::verify::{Problem, ProblemKind, VerifyReport};
 pub use log::aux::AuxEntry;
 pub use log::{Ledger, LedgerOptions};
-pub use record::{Record, RecordBatch, RecordRef, RECORD_FORMAT_VERSION};
+pub use record::{Record, RecordBatch, RecordRef, UncheckedBatch, RECORD_FORMAT_VERSION};
 pub use types::{
     Appended, Direction, EventId, ExpectedVersion, ExpectedVersionParseError, Hash, Head, NewEvent,
     StreamAppend, StreamId, StreamIdError, StreamRange,

@@ -18,6 +18,7 @@
 //! The hash covers the position and the previous hash, so changing, removing
 //! or reordering any record breaks the chain at that record.
 
+use crate::error::ReadError;
 use crate::types::{EventId, Hash, StreamId};
 
 /// The record format this build writes and the newest it reads.
@@ -208,9 +209,18 @@ impl RecordBatch {
         RecordBatch { records: Vec::with_capacity(records), text: String::with_capacity(records * 32), payloads: Vec::with_capacity(records * 256) }
     }
 
-    /// Decodes and checks one stored record, and keeps its fields.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
-        let record = RecordRef::decode(bytes)?;
+    /// Decodes and checks the record stored at `position`, and keeps its
+    /// fields: it must decode, check out and claim that position. Nothing is
+    /// kept otherwise.
+    pub(crate) fn push_at(&mut self, position: u64, bytes: &[u8]) -> Result<RecordRef<'_>, ReadError> {
+        let record = RecordRef::decode(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
+        if record.position != position {
+            return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
+        }
+        Ok(self.keep(record))
+    }
+
+    fn keep(&mut self, record: RecordRef<'_>) -> RecordRef<'_> {
         let text_start = self.text.len();
         self.text.push_str(record.stream);
         let stream_end = self.text.len();
@@ -235,7 +245,7 @@ impl RecordBatch {
         self.records.push(fixed);
         let kept = self.get(&fixed);
         debug_assert!(kept == record, "a record reads back from its batch as it was pushed");
-        Ok(kept)
+        kept
     }
 
     pub fn len(&self) -> usize {
@@ -265,6 +275,53 @@ impl RecordBatch {
             prev_hash: f.prev_hash,
             hash: f.hash,
         }
+    }
+}
+
+/// Consecutive stored records read but not yet decoded or hash-checked:
+/// nothing can be read from it until [`UncheckedBatch::check`] turns it into
+/// a [`RecordBatch`]. A long replay reads on one thread and lets whichever
+/// thread has time do the checking ([`crate::Ledger::scan_batches`]).
+#[derive(Debug, Default)]
+pub struct UncheckedBatch {
+    /// The position of the first record; the others follow without a gap.
+    first: u64,
+    /// The stored bytes of every record, back to back.
+    bytes: Vec<u8>,
+    /// Where each record's bytes end in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl UncheckedBatch {
+    pub(crate) fn with_capacity(first: u64, records: usize) -> Self {
+        UncheckedBatch { first, bytes: Vec::with_capacity(records * 256), ends: Vec::with_capacity(records) }
+    }
+
+    /// Keeps the stored bytes of the record at the next position.
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Decodes every record and checks its hash and its position, as a
+    /// checked read does; the first bad record fails the whole batch.
+    pub fn check(&self) -> Result<RecordBatch, ReadError> {
+        let mut batch = RecordBatch::with_capacity(self.len());
+        let mut start = 0;
+        for (position, &end) in (self.first..).zip(&self.ends) {
+            batch.push_at(position, &self.bytes[start..end])?;
+            start = end;
+        }
+        debug_assert_eq!(batch.len(), self.len());
+        Ok(batch)
     }
 }
 
@@ -466,7 +523,7 @@ mod tests {
                 r.stream = StreamId::new(stream).unwrap();
                 r.event_type = event_type;
                 let bytes = r.seal();
-                prop_assert_eq!(batch.push(&bytes).map(|kept| kept.to_owned()), Ok(Ok(r)));
+                prop_assert_eq!(batch.push_at(r.position, &bytes).map(|kept| kept.to_owned()), Ok(Ok(r)));
                 stored.push(bytes);
             }
             prop_assert_eq!(batch.len(), stored.len());
@@ -476,7 +533,8 @@ mod tests {
             let mut bad = stored[0].clone();
             let at = flip.index(bad.len());
             bad[at] ^= 0x40;
-            prop_assert!(batch.push(&bad).is_err());
+            prop_assert!(batch.push_at(1, &bad).is_err());
+            prop_assert!(batch.push_at(2, &stored[0]).is_err(), "a record at another position than it claims");
             prop_assert_eq!(batch.len(), stored.len());
         }
     }

@@ -120,6 +120,25 @@ fn batched_scans_equal_the_record_scan_and_stop_at_damage_with_its_position() {
         assert!(batches.iter().flat_map(|b| b.iter()).zip(&one_by_one).all(|(r, o)| r == o.as_ref()));
         assert_eq!(log.scan_batches(15, u64::MAX, 100).map(|b| b.unwrap().len()).sum::<usize>(), 6, "up to the head");
         assert_eq!(log.scan_batches(21, u64::MAX, 100).count(), 0);
+
+        // Unchecked batches, checked afterwards, hold the same records.
+        let mut scan = log.scan_batches(3, 17, 4);
+        let unchecked: Vec<_> = std::iter::from_fn(|| scan.next_unchecked()).map(Result::unwrap).collect();
+        assert_eq!(unchecked.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 4, 3]);
+        let checked: Vec<_> = unchecked.into_iter().map(|b| b.check().unwrap()).collect();
+        assert!(checked.iter().flat_map(|b| b.iter()).eq(batches.iter().flat_map(|b| b.iter())));
+        // The two kinds mix in one scan without losing or repeating a record.
+        let mut scan = log.scan_batches(1, 20, 3);
+        let mut positions = Vec::new();
+        for round in 0.. {
+            let batch = match round % 2 {
+                0 => scan.next_unchecked().map(|b| b.and_then(|b| b.check())),
+                _ => scan.next(),
+            };
+            let Some(batch) = batch else { break };
+            positions.extend(batch.unwrap().iter().map(|r| r.position));
+        }
+        assert_eq!(positions, (1..=20).collect::<Vec<_>>());
     }
     testing::flip_byte(&path, 9, 40).unwrap();
     testing::delete_record(&path, 14).unwrap();
@@ -129,4 +148,14 @@ fn batched_scans_equal_the_record_scan_and_stop_at_damage_with_its_position() {
     assert!(matches!(items[2], Err(encore_ledger::ReadError::Damaged { position: 9, .. })), "{:?}", items[2]);
     let items: Vec<_> = log.scan_batches(10, 20, 100).map(|b| b.map(|b| b.len())).collect();
     assert_eq!(items, vec![Err(encore_ledger::ReadError::Missing { position: 14 })]);
+
+    // Unchecked, the changed record is found when its batch is checked; the
+    // hole, as it is read.
+    let mut scan = log.scan_batches(1, 20, 4);
+    let unchecked: Vec<_> = std::iter::from_fn(|| scan.next_unchecked()).collect();
+    assert_eq!(unchecked.len(), 4, "three whole batches read, then the hole, then nothing");
+    assert_eq!(unchecked[3].as_ref().err(), Some(&encore_ledger::ReadError::Missing { position: 14 }));
+    let checked: Vec<_> = unchecked.into_iter().take(3).map(|b| b.unwrap().check().map(|b| b.len())).collect();
+    assert_eq!(checked[..2], [Ok(4), Ok(4)]);
+    assert!(matches!(checked[2], Err(encore_ledger::ReadError::Damaged { position: 9, .. })), "{:?}", checked[2]);
 }

@@ -114,6 +114,10 @@ fn add(a: Money, b: Money) -> Money {
 impl Projection for Balances {
     const NAME: &'static str = "balances";
 
+    fn folds(event_type: &str) -> bool {
+        matches!(event_type, "AccountOpened" | "CardLoaded" | "Charged" | "ChargeDeclined" | "Refunded")
+    }
+
     fn apply(&mut self, _at: &EventContext<'_>, event: &Event) {
         let Event::Licensing(event) = event else { return };
         match event {

@@ -23,6 +23,10 @@ pub struct AllProjections {
 impl Projection for AllProjections {
     const NAME: &'static str = "all";
 
+    fn folds(event_type: &str) -> bool {
+        Balances::folds(event_type) || UsageHistory::folds(event_type) || CharismaRankings::folds(event_type)
+    }
+
     fn apply(&mut self, at: &EventContext<'_>, event: &Event) {
         self.balances.apply(at, event);
         self.usage.apply(at, event);

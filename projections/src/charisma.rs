@@ -103,6 +103,10 @@ impl CharismaRankings {
 impl Projection for CharismaRankings {
     const NAME: &'static str = "charisma";
 
+    fn folds(event_type: &str) -> bool {
+        matches!(event_type, "DistributionConfigured" | "ReliabilityBumped" | "CharismaGranted" | "CharismaRevoked" | "RewardGranted")
+    }
+
     fn apply(&mut self, _at: &EventContext<'_>, event: &Event) {
         let Event::Groups(event) = event else { return };
         match event {

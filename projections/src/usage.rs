@@ -274,6 +274,10 @@ impl UsageHistory {
 impl Projection for UsageHistory {
     const NAME: &'static str = "usage";
 
+    fn folds(event_type: &str) -> bool {
+        matches!(event_type, "LicenseIssued" | "ContentPlayed" | "DevicePlayed" | "SharedContentPlayed" | "SwitchedToShared" | "ContentShared")
+    }
+
     fn apply(&mut self, at: &EventContext<'_>, event: &Event) {
         match event {
             Event::Licensing(LicensingEvent::LicenseIssued(e)) => self.record(at, e.at, &e.account, &e.content, &e.station, UsageKind::Bought),

@@ -13,6 +13,8 @@ pub mod groups;
 pub mod ids;
 pub mod licensing;
 pub mod money;
+#[cfg(any(test, feature = "samples"))]
+pub mod samples;
 pub mod time;
 
 pub use aggregate::Aggregate;

@@ -7,7 +7,7 @@ use super::append::Cfs;
 use super::keys::*;
 use super::{Ledger, Store};
 use crate::error::{storage, ReadError};
-use crate::record::{Record, RecordBatch};
+use crate::record::{Record, RecordBatch, UncheckedBatch};
 use crate::types::{Direction, StreamId};
 
 impl Store {
@@ -161,29 +161,14 @@ impl Ledger {
     /// The acknowledged records from `from_position` up to `to` (inclusive;
     /// the head at most), in batches of up to `batch` records, each record
     /// decoded and hash-checked as [`Ledger::scan`] does. For long replays:
-    /// a batch costs two allocations, and can be handed to another thread.
+    /// a batch costs a few allocations, and can be handed to another thread
+    /// ([`BatchScan::next_unchecked`] leaves the checking to that thread).
     /// A missing or damaged record ends the iteration with its error (the
     /// records before it in the same batch are not returned).
-    pub fn scan_batches(&self, from_position: u64, to: u64, batch: usize) -> impl Iterator<Item = Result<RecordBatch, ReadError>> + '_ {
+    pub fn scan_batches(&self, from_position: u64, to: u64, batch: usize) -> BatchScan<'_> {
         let to = to.min(self.head().position);
         let from = from_position.max(1);
-        let mut it = self.store().sequential_records(from);
-        let (mut next, batch) = (from, batch.max(1));
-        std::iter::from_fn(move || {
-            if next > to {
-                return None;
-            }
-            let mut records = RecordBatch::with_capacity(batch);
-            while next <= to && records.len() < batch {
-                if let Err(e) = push_next(&mut it, next, &mut records) {
-                    next = u64::MAX; // nothing after an error
-                    return Some(Err(e));
-                }
-                next += 1;
-                it.next();
-            }
-            Some(Ok(records))
-        })
+        BatchScan { it: self.store().sequential_records(from), next: from, to, batch: batch.max(1) }
     }
 
     /// The last position whose record was recorded at or before `time`
@@ -205,20 +190,74 @@ impl Ledger {
     }
 }
 
-/// Checks that the iterator is on the record at `position` and adds it.
-fn push_next(it: &mut rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB>, position: u64, records: &mut RecordBatch) -> Result<(), ReadError> {
-    match (it.key(), it.value()) {
-        (Some(key), Some(value)) if parse_u64(key) == Some(position) => {
-            let record = records.push(value).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
-            if record.position != position {
-                return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
+/// The iterator of [`Ledger::scan_batches`]: checked batches, or with
+/// [`BatchScan::next_unchecked`] the stored bytes of the next batch, for the
+/// caller to check where it likes. Either way positions are checked to follow
+/// each other with no gap as they are read.
+pub struct BatchScan<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, rocksdb::DB>,
+    next: u64,
+    to: u64,
+    batch: usize,
+}
+
+impl BatchScan<'_> {
+    /// The next batch as stored, not yet decoded or hash-checked: reading it
+    /// is a copy, and [`UncheckedBatch::check`] does the rest.
+    pub fn next_unchecked(&mut self) -> Option<Result<UncheckedBatch, ReadError>> {
+        if self.next > self.to {
+            return None;
+        }
+        let mut records = UncheckedBatch::with_capacity(self.next, self.batch);
+        while self.next <= self.to && records.len() < self.batch {
+            match self.at_next() {
+                Ok(value) => records.push(value),
+                Err(e) => return Some(Err(self.end(e))),
             }
-            Ok(())
+            self.advance();
         }
-        _ => {
-            it.status().map_err(storage)?;
-            Err(ReadError::Missing { position })
+        Some(Ok(records))
+    }
+
+    /// The stored bytes of the record at `self.next`, where the iterator is.
+    fn at_next(&self) -> Result<&[u8], ReadError> {
+        match (self.it.key(), self.it.value()) {
+            (Some(key), Some(value)) if parse_u64(key) == Some(self.next) => Ok(value),
+            _ => {
+                self.it.status().map_err(storage)?;
+                Err(ReadError::Missing { position: self.next })
+            }
         }
+    }
+
+    fn advance(&mut self) {
+        self.next += 1;
+        self.it.next();
+    }
+
+    /// Nothing is read after an error.
+    fn end(&mut self, e: ReadError) -> ReadError {
+        self.next = u64::MAX;
+        e
+    }
+}
+
+impl Iterator for BatchScan<'_> {
+    type Item = Result<RecordBatch, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next > self.to {
+            return None;
+        }
+        let mut records = RecordBatch::with_capacity(self.batch);
+        while self.next <= self.to && records.len() < self.batch {
+            let pushed = self.at_next().and_then(|value| records.push_at(self.next, value).map(drop));
+            if let Err(e) = pushed {
+                return Some(Err(self.end(e)));
+            }
+            self.advance();
+        }
+        Some(Ok(records))
     }
 }
 

@@ -136,70 +136,13 @@ group_events! {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::time::Timestamp;
 
     fn did(s: &str) -> DeviceId {
         DeviceId::new(s).unwrap()
     }
-    fn cid(s: &str) -> ContentId {
-        ContentId::new(s).unwrap()
-    }
-    fn gid() -> GroupId {
-        "01234-0000A".parse().unwrap()
-    }
-    fn rid() -> RecorderId {
-        RecorderId::new("r1").unwrap()
-    }
 
-    /// One sample of every variant, in index order.
-    pub(crate) fn samples() -> Vec<GroupEvent> {
-        use GroupEvent::*;
-        let pc = DeviceKind::Pc { terminal: crate::ids::TerminalId::new("t1").unwrap(), recorder: Some(rid()) };
-        let entry = SourceEntry::new(SourceId::Group(gid()), Some(Timestamp(7)));
-        let list = SourceIdList::from_entries([entry.clone(), SourceEntry::new(SourceId::Recorder(rid()), None)]);
-        let icv = Mac::from_bytes([3; 32]);
-        let cert = GroupCertificate { group: gid(), recorder: rid(), valid_until: Timestamp(9), mac: icv };
-        let rules = UsageRules { plays_left: Some(3), valid_until: None, checkouts_left: 2 };
-        let fav = Favorite { content: cid("c1"), group: gid() };
-        vec![
-            UserRegistered { user: UserId::new("u1").unwrap(), leaf: LeafId::new("0000A").unwrap(), group: gid(), limits: GroupLimits::default() },
-            DeviceProvisioned { device: did("pc1"), kind: pc.clone(), list: list.clone(), icv },
-            DeviceRegistered { group: gid(), device: did("pd1"), kind: DeviceKind::Pd, via: Some(did("pc1")) },
-            DeviceRegistrationRefused { group: gid(), device: did("pc4"), reason: RegistrationRefusal::TooManyPcs { limit: 3 } },
-            DeviceDeregistered { group: gid(), device: did("pc1") },
-            SourceIdAdded { device: did("pc1"), entry, icv },
-            SourceIdsMerged { device: did("pc1"), with: did("pd1"), list, icv },
-            SourceListCleared { device: did("pc1"), kept: Some(rid()), icv },
-            SourceListRejected { device: did("pd1"), during: ListUse::Merge },
-            GroupCertificateIssued { device: did("pc1"), certificate: cert },
-            CertificateRefused { device: did("pd1"), group: gid(), recorder: rid(), reason: CertificateRefusal::Expired { valid_until: Timestamp(9) } },
-            ContentRipped { device: did("pc1"), content: cid("c1"), recorder: rid() },
-            ContentAcquired { device: did("pc1"), content: cid("c2"), source: Some(SourceId::Group(gid())), rules: Some(rules.clone()) },
-            ModeChanged { device: did("pd1"), mode: ControlMode::CheckInCheckOut },
-            DevicePlayed { device: did("pd1"), content: cid("c1"), source: None, mode: ControlMode::GroupManagement },
-            DevicePlayRefused { device: did("pd1"), content: cid("c1"), reason: PlayRefusal::NotInSourceList { source: SourceId::Recorder(rid()) } },
-            ContentCopied { from: did("pc1"), to: did("pd1"), content: cid("c1"), source: None, rules: Some(rules) },
-            ContentCheckedOut { device: did("pc1"), to: did("pd1"), content: cid("c1") },
-            CopyRefused { from: did("pc1"), to: did("pd1"), content: cid("c1"), reason: CopyRefusal::GroupMismatch { from: Some(gid()), to: None } },
-            ContentMarkedShareable { device: did("pd1"), content: cid("c1") },
-            ContentShared { device: did("pd1"), content: cid("c1"), group: gid(), reliability: 12 },
-            SharedContentReceived { device: did("pd2"), content: cid("c1"), group: gid(), reliability: 12 },
-            SharedContentPlayed { device: did("pd2"), content: cid("c1"), group: gid(), reliability: 12 },
-            SharedContentRefused { device: did("pd2"), content: cid("c1"), group: gid(), reason: SharedRefusal::ServiceCodeMismatch { ours: 1, theirs: 2 } },
-            SwitchedToShared { device: did("pd2"), from: cid("c0"), content: cid("c1"), group: gid(), reason: SwitchReason::Reliability { reliability: 12, threshold: 10 } },
-            RadioSettingsChanged { device: did("pd2"), auto_switch: true, reliability_threshold: 100 },
-            PlaybackStopped { device: did("pd2") },
-            FavoriteRecorded { device: did("pd2"), content: cid("c1"), group: gid() },
-            FavoritesUploaded { from: did("pd2"), to: did("pc2"), favorites: vec![fav.clone()] },
-            FavoritesForwarded { device: did("pc2"), group: gid(), favorites: vec![fav] },
-            DistributionConfigured { config: DistributionConfig { points_per_purchase: 2, policy: CharismaPolicy::TopN { n: 10 } } },
-            ReliabilityBumped { group: gid(), content: cid("c1"), purchase: PurchaseId::new("p1").unwrap(), points: 1, reliability: 101 },
-            CharismaGranted { group: gid(), reliability: 101 },
-            CharismaRevoked { group: gid(), reliability: 101 },
-            RewardGranted { group: gid(), discount_bp: 500 },
-            ReliabilityUpdated { device: did("pd1"), reliability: 101 },
-            CharismaListSynced { device: did("pd1"), list: vec![gid()] },
-        ]
+    fn samples() -> Vec<GroupEvent> {
+        crate::samples::group_events()
     }
 
     #[test]
