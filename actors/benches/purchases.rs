@@ -5,7 +5,8 @@
 //! `cargo bench -p encore-actors --bench purchases`. Prints a table; the
 //! figures go to docs/BENCHMARKS.md by hand with the machine.
 //! `ENCORE_BENCH_SECONDS` sets the time per client count (default 5),
-//! `ENCORE_BENCH_CARDS` the number of cards (default 2000).
+//! `ENCORE_BENCH_CARDS` the number of cards (default 2000),
+//! `ENCORE_BENCH_CLIENTS` the client counts (default `1,16,64,256`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,7 +32,8 @@ fn main() {
     let seconds = env("ENCORE_BENCH_SECONDS", 5);
     let cards = env("ENCORE_BENCH_CARDS", 2000) as usize;
     println!("{:<8} {:>8} {:>12} {:>12} {:>10} {:>10}", "clients", "cards", "purchases", "purchases/s", "p50 us", "p99 us");
-    for clients in [1usize, 16, 64, 256] {
+    let clients_list = std::env::var("ENCORE_BENCH_CLIENTS").unwrap_or_else(|_| "1,16,64,256".into());
+    for clients in clients_list.split(',').map(|c| c.trim().parse::<usize>().expect("ENCORE_BENCH_CLIENTS: client counts separated by commas")) {
         actix_rt::System::new().block_on(run(clients, cards, Duration::from_secs(seconds)));
     }
 }

@@ -74,10 +74,11 @@ impl Lru {
         let tick = self.next_tick;
         self.next_tick += 1;
         if let Some(entry) = self.entries.get_mut(stream) {
-            self.order.remove(&entry.tick);
+            // The order's own copy of the name moves to the new tick.
+            let name = self.order.remove(&entry.tick).unwrap_or_else(|| stream.to_string());
             entry.tick = tick;
             entry.last_used = Instant::now();
-            self.order.insert(tick, stream.to_string());
+            self.order.insert(tick, name);
         }
     }
 

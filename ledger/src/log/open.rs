@@ -134,7 +134,7 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     }
     opts.set_block_based_table_factory(&table);
     opts.set_compression_type(if name == CF_RECORDS { rocksdb::DBCompressionType::Lz4 } else { rocksdb::DBCompressionType::None });
-    opts.set_write_buffer_size(if name == CF_RECORDS { 64 << 20 } else { 32 << 20 });
+    opts.set_write_buffer_size(if name == CF_RECORDS { 64 << 20 } else { 12 << 20 });
     opts
 }
 
