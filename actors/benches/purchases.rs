@@ -6,7 +6,9 @@
 //! figures go to docs/BENCHMARKS.md by hand with the machine.
 //! `ENCORE_BENCH_SECONDS` sets the time per client count (default 5),
 //! `ENCORE_BENCH_CARDS` the number of cards (default 2000),
-//! `ENCORE_BENCH_CLIENTS` the client counts (default `1,16,64,256`).
+//! `ENCORE_BENCH_CLIENTS` the client counts (default `1,16,64,256`),
+//! `ENCORE_BENCH_ARBITERS` the runtime's arbiter threads (default: the
+//! runtime's default).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,7 +43,9 @@ fn main() {
 async fn run(clients: usize, cards: usize, duration: Duration) {
     let dir = tempfile::tempdir().expect("temp dir");
     let ledger = Ledger::open(dir.path().join("log"), LedgerOptions::default()).expect("open log");
-    let rt = Arc::new(Runtime::open(ledger.clone(), Arc::new(SystemClock), Secrets::from_seed(b"bench"), RuntimeConfig::default()));
+    let defaults = RuntimeConfig::default();
+    let config = RuntimeConfig { arbiters: env("ENCORE_BENCH_ARBITERS", defaults.arbiters as u64) as usize, ..defaults };
+    let rt = Arc::new(Runtime::open(ledger.clone(), Arc::new(SystemClock), Secrets::from_seed(b"bench"), config));
     setup(&rt, cards).await;
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(AtomicU64::new(0));

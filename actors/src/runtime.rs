@@ -45,7 +45,11 @@ pub struct RuntimeConfig {
     pub mailbox_capacity: usize,
     /// Decide-append attempts per command before `Contention`.
     pub max_attempts: u32,
-    /// Arbiter threads the actors run on.
+    /// Arbiter threads the actors run on. The default is one less than the
+    /// cores (at least one), leaving a core to the ledger's writer and
+    /// syncer and to RocksDB's background work: on 2 cores one arbiter did
+    /// 13-20 % more purchases per second than two (docs/BENCHMARKS.md), as
+    /// messages between actors on one thread need no wake-up.
     pub arbiters: usize,
     /// A stream's state is snapshotted each time it crosses a multiple of
     /// this many events (0 = never); loading starts from the newest good one.
@@ -54,7 +58,8 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: 2, snapshot_every: 100 }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: (cores - 1).max(1), snapshot_every: 100 }
     }
 }
 

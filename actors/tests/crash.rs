@@ -103,7 +103,7 @@ fn crash_child() {
     let retries: Vec<String> = std::env::var(RETRY_ENV).unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
     actix_rt::System::new().block_on(async move {
         let ledger = Ledger::open(&dir, LedgerOptions::default()).expect("child opens log");
-        let rt = Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig::default()));
+        let rt = Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig { arbiters: 2, ..RuntimeConfig::default() }));
         setup(&rt).await;
         for purchase in &retries {
             let outcome = buy(&rt, purchase).await;

@@ -333,7 +333,7 @@ async fn concurrent_writers_of_one_account_keep_the_invariant() {
 #[actix_rt::test]
 async fn the_directory_bounds_live_actors() {
     const MAX_LIVE: usize = 1_000;
-    let h = harness_with(RuntimeConfig { max_live_actors: MAX_LIVE, ..RuntimeConfig::default() });
+    let h = harness_with(RuntimeConfig { max_live_actors: MAX_LIVE, ..common::config() });
     let rt = Arc::new(h.runtime);
     let cards: u64 = std::env::var("ENCORE_DIRECTORY_CARDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let mut peak_directory = 0;

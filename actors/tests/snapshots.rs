@@ -12,7 +12,7 @@ use encore_ledger::{Ledger, LedgerOptions, StreamId};
 
 #[actix_rt::test]
 async fn a_restarted_runtime_recovers_accounts_from_snapshots() {
-    let h = harness_with(RuntimeConfig { snapshot_every: 10, ..RuntimeConfig::default() });
+    let h = harness_with(RuntimeConfig { snapshot_every: 10, ..common::config() });
     let account = acct("a1");
     h.runtime.open_account(&account, None, Money::minor(1)).await.unwrap();
     for _ in 0..23 {
@@ -34,7 +34,7 @@ async fn a_restarted_runtime_recovers_accounts_from_snapshots() {
     assert!(recovered.skipped.is_empty());
     assert_eq!(recovered.state, live, "snapshot + tail equals the live state");
 
-    let runtime = Runtime::open(ledger.clone(), std::sync::Arc::new(encore_actors::ManualClock::new(T0)), Secrets::from_seed(SEED), RuntimeConfig::default());
+    let runtime = Runtime::open(ledger.clone(), std::sync::Arc::new(encore_actors::ManualClock::new(T0)), Secrets::from_seed(SEED), common::config());
     let reloaded = (*runtime.account(&account).await.unwrap()).clone();
     assert_eq!(reloaded, live, "the runtime loads through the snapshot to the same state");
     runtime.shutdown();

@@ -29,6 +29,12 @@ impl Harness {
     }
 }
 
+/// The runtime's defaults, with two arbiters whatever the machine, so the
+/// tests always cross threads between actors.
+pub fn config() -> RuntimeConfig {
+    RuntimeConfig { arbiters: 2, ..RuntimeConfig::default() }
+}
+
 pub fn harness_with(config: RuntimeConfig) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path().join("log"), LedgerOptions::default()).unwrap();
@@ -38,7 +44,7 @@ pub fn harness_with(config: RuntimeConfig) -> Harness {
 }
 
 pub fn harness() -> Harness {
-    harness_with(RuntimeConfig::default())
+    harness_with(config())
 }
 
 pub fn card(s: &str) -> CardId {
