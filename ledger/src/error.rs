@@ -17,6 +17,14 @@ pub enum OpenError {
     NewerFormat { path: PathBuf, found: u32, supported: u32 },
     #[error("{path}: the newest record (position {position}) cannot be read: {reason}; run `encore verify`")]
     DamagedTail { path: PathBuf, position: u64, reason: String },
+    #[error("{path}: the log's files are damaged, so recovery stopped instead of dropping what follows the damage: {message}; nothing was changed; see `encore audit repair`")]
+    Corrupted { path: PathBuf, message: String },
+    #[error("{path}: records {} to {acknowledged} were acknowledged but are gone (the log recovered only to position {recovered}); nothing was changed; see `encore audit repair`", recovered + 1)]
+    AcknowledgedRecordsLost { path: PathBuf, acknowledged: u64, recovered: u64 },
+    #[error("{path}: the record at position {position} is not the one that was acknowledged there; nothing was changed; see `encore audit repair`")]
+    WatermarkMismatch { path: PathBuf, position: u64 },
+    #[error("{path}: the acknowledged watermark cannot be read ({reason}); nothing was changed; see `encore audit repair`")]
+    WatermarkUnreadable { path: PathBuf, reason: String },
     #[error("{path}: storage error: {message}")]
     Storage { path: PathBuf, message: String },
 }

@@ -29,6 +29,7 @@ pub use log::read::BatchScan;
 pub use log::subscribe::Subscription;
 pub use log::verify::{Problem, ProblemKind, VerifyReport};
 pub use log::aux::AuxEntry;
+pub use log::repair::{apply_repair, plan_repair, DroppedRecord, RepairPlan};
 pub use log::{Ledger, LedgerOptions};
 pub use record::{Record, RecordBatch, RecordRef, UncheckedBatch, RECORD_FORMAT_VERSION};
 pub use types::{

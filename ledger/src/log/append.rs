@@ -14,7 +14,8 @@
 //! it itself: with few callers, overlapping only splits syncs.
 //!
 //! Nothing is acknowledged, and no reader sees a record (reads stop at the
-//! published head), before the sync that covers it succeeds. A failed write
+//! published head), before the sync that covers it succeeds and the head it
+//! reaches is recorded in the acknowledged watermark (`watermark.rs`). A failed write
 //! or sync poisons the log: the groups in flight and every later append are
 //! refused.
 
@@ -381,16 +382,29 @@ fn sync_and_acknowledge(store: &Store, groups: Vec<Written>) {
         None => Ok(()),
     };
     let head = groups.last().map(|g| g.head);
-    if let (Ok(()), Some(head)) = (&outcome, head) {
-        if head.position != store.watch.get().position {
-            store.watch.publish(head);
-        }
-    }
+    let outcome = match (outcome, head) {
+        (Ok(()), Some(head)) if head.position != store.watch.get().position => record_acknowledged(store, head).map(|()| store.watch.publish(head)),
+        (outcome, _) => outcome,
+    };
     for (request, result) in groups.into_iter().flat_map(|g| g.replies) {
         // After a failed sync no outcome is known, refusals included: they
         // were decided against records that may now be lost.
         request.answer(outcome.clone().and(result));
     }
+}
+
+/// Writes the head about to be acknowledged to the watermark and syncs it:
+/// from here on, an open that recovers less is refused. A failure poisons.
+fn record_acknowledged(store: &Store, head: Head) -> Result<(), AppendError> {
+    let mut watermark = super::lock(&store.watermark);
+    let result = match watermark.as_mut() {
+        Some(watermark) => watermark.advance(head),
+        None => Err("the log has no watermark open for writing".to_string()),
+    };
+    result.map_err(|cause| {
+        store.poison.set(cause.clone());
+        AppendError::WriteFailed { cause }
+    })
 }
 
 fn sync(store: &Store) -> Result<(), String> {

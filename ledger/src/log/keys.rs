@@ -7,7 +7,7 @@
 //! | `stream_index` | len (u16 BE) + stream id + version BE | position (u64 BE)        |
 //! | `stream_heads` | stream id                             | current version (u64 BE) |
 //! | `event_ids`    | event id (16 bytes)                   | position (u64 BE)        |
-//! | `meta`         | `magic`, `format`                     | log identity and format  |
+//! | `meta`         | `magic`, `format`, `watermark`        | log identity and format  |
 //! | `aux`          | caller's key                          | derived state (outside the chain) |
 //!
 //! [`Record`]: crate::Record
@@ -25,6 +25,8 @@ pub const ALL_CFS: [&str; 6] = [CF_RECORDS, CF_STREAM_INDEX, CF_STREAM_HEADS, CF
 pub const META_MAGIC_KEY: &[u8] = b"magic";
 pub const META_MAGIC: &[u8] = b"encore-ledger";
 pub const META_FORMAT_KEY: &[u8] = b"format";
+/// Present once the log keeps an acknowledged watermark (`log/watermark.rs`).
+pub const META_WATERMARK_KEY: &[u8] = b"watermark";
 /// The log directory's format (column families and key layouts).
 pub const LOG_FORMAT_VERSION: u32 = 1;
 

@@ -2,15 +2,18 @@
 //!
 //! Roles live in their own files: [`open`] (recovery of the head on open),
 //! [`append`] (validation and the group-commit writer), [`read`], [`subscribe`],
-//! [`verify`] and [`aux`] (derived state kept beside the log, outside the chain).
+//! [`verify`], [`repair`] (the way out of a refused open), [`aux`] (derived state kept beside the log, outside the chain)
+//! and [`watermark`] (how far the log had acknowledged, kept outside RocksDB).
 
 pub(crate) mod append;
 pub(crate) mod aux;
 pub(crate) mod keys;
 pub(crate) mod open;
 pub(crate) mod read;
+pub mod repair;
 pub mod subscribe;
 pub mod verify;
+pub(crate) mod watermark;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +67,12 @@ pub(crate) struct Store {
     pub(crate) watch: HeadWatch,
     pub(crate) poison: Poison,
     pub(crate) read_only: bool,
+    /// Where the acknowledged head is recorded before each acknowledgement
+    /// (none for a read-only open). Only the thread that syncs takes it.
+    pub(crate) watermark: Mutex<Option<watermark::Watermark>>,
+    /// What a read-only open found against the watermark; `verify` reports
+    /// it (a writable open refuses instead).
+    pub(crate) watermark_problem: Option<verify::Problem>,
     /// Test hook: fail the next durable write as a failed fsync would.
     pub(crate) fail_next_write: AtomicBool,
     /// Durable writes done (each one WAL sync), for statistics.

@@ -1,7 +1,13 @@
 //! Opening a log directory: identity and format checks, then recovery of the
-//! head from the newest record. RocksDB replays its WAL, so an append is
-//! either wholly present or wholly absent after a crash; the chain continues
-//! from the newest record.
+//! head from the newest record, checked against the acknowledged watermark.
+//!
+//! RocksDB replays its WAL in `TolerateCorruptedTailRecords` mode: a torn
+//! last record (written, never synced, so never acknowledged) is dropped, and
+//! any other damage stops the open with a `Corruption` error instead of
+//! silently ending the log there (the `PointInTime` default). What the WAL
+//! itself cannot show, a record that only looks like a torn tail or a WAL
+//! file that is gone, the watermark shows: a head that comes back short of
+//! it is refused (see [`super::watermark`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -9,6 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBRecoveryMode, Options, DB};
 
 use super::keys::*;
+use super::verify::{Problem, ProblemKind};
+use super::watermark::{self, Acknowledged, Watermark, WatermarkError};
 use super::{HeadWatch, LedgerOptions, Poison, Store};
 use crate::error::OpenError;
 use crate::record::Record;
@@ -22,9 +30,10 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
     if fresh {
         create_atomically(path, options)?;
     }
-    let db = open_db(path, options)?;
+    let db = open_db(path, options, DBRecoveryMode::TolerateCorruptedTailRecords)?;
     check_identity(&db, path, false, options.read_only)?;
     let head = recover_head(&db, path)?;
+    let (watermark, watermark_problem) = open_watermark(&db, path, head, options.read_only)?;
     tracing::info!(path = %path.display(), head = head.position, "log opened");
     Ok(Store {
         db,
@@ -32,9 +41,81 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
         watch: HeadWatch::new(head),
         poison: Poison::default(),
         read_only: options.read_only,
+        watermark: std::sync::Mutex::new(watermark),
+        watermark_problem,
         fail_next_write: AtomicBool::new(false),
         group_commits: AtomicU64::new(0),
     })
+}
+
+/// Checks the recovered head against the watermark. A log that can be
+/// written keeps the file open for the writer and is refused if it falls
+/// short; a read-only open (an audit, which must work on a damaged log) opens
+/// what is there and hands the finding to `verify`. A log made before the
+/// watermark existed gets one at its recovered head (logged).
+fn open_watermark(db: &DB, path: &Path, head: Head, read_only: bool) -> Result<(Option<Watermark>, Option<Problem>), OpenError> {
+    let bad = |e: WatermarkError| OpenError::WatermarkUnreadable { path: path.to_path_buf(), reason: e.to_string() };
+    if !has_watermark(db, path)? {
+        if read_only {
+            tracing::warn!(path = %path.display(), "log has no acknowledged watermark yet (made by an older encore); the next writable open starts one");
+            return Ok((None, None));
+        }
+        tracing::warn!(path = %path.display(), head = head.position, "log has no acknowledged watermark yet; starting one at the recovered head");
+        let created = Watermark::create(path, head).map_err(bad)?;
+        mark_watermark(db, path)?;
+        return Ok((Some(created), None));
+    }
+    if !read_only {
+        let (file, acknowledged) = Watermark::open(path).map_err(bad)?;
+        check_against_watermark(db, path, head, acknowledged)?;
+        return Ok((Some(file), None));
+    }
+    let checked = watermark::read(path).map_err(bad).and_then(|acknowledged| check_against_watermark(db, path, head, acknowledged));
+    let problem = match checked {
+        Ok(()) => None,
+        Err(OpenError::AcknowledgedRecordsLost { acknowledged, recovered, .. }) => {
+            Some(Problem { position: recovered + 1, kind: ProblemKind::AcknowledgedButGone { acknowledged } })
+        }
+        Err(OpenError::WatermarkMismatch { position, .. }) => Some(Problem { position, kind: ProblemKind::NotTheAcknowledgedRecord }),
+        Err(OpenError::WatermarkUnreadable { reason, .. }) => Some(Problem { position: head.position, kind: ProblemKind::WatermarkUnreadable { reason } }),
+        Err(other) => return Err(other),
+    };
+    if let Some(problem) = &problem {
+        tracing::error!(path = %path.display(), %problem, "the log does not reach what it acknowledged; verify reports it");
+    }
+    Ok((None, problem))
+}
+
+/// The recovered head must reach the acknowledged position, and the record
+/// there must be the one that was acknowledged.
+pub(crate) fn check_against_watermark(db: &DB, path: &Path, head: Head, acknowledged: Acknowledged) -> Result<(), OpenError> {
+    if head.position < acknowledged.position {
+        return Err(OpenError::AcknowledgedRecordsLost { path: path.to_path_buf(), acknowledged: acknowledged.position, recovered: head.position });
+    }
+    if acknowledged.position == 0 {
+        return Ok(());
+    }
+    let records = cf(db, CF_RECORDS, path)?;
+    let stored = db.get_cf(records, position_key(acknowledged.position)).map_err(|e| db_error(path, e))?;
+    let matches = stored.as_deref().and_then(|bytes| Record::decode(bytes).ok()).is_some_and(|r| r.hash == acknowledged.hash);
+    if !matches {
+        return Err(OpenError::WatermarkMismatch { path: path.to_path_buf(), position: acknowledged.position });
+    }
+    Ok(())
+}
+
+fn has_watermark(db: &DB, path: &Path) -> Result<bool, OpenError> {
+    let meta = cf(db, CF_META, path)?;
+    Ok(db.get_cf(meta, META_WATERMARK_KEY).map_err(|e| db_error(path, e))?.is_some())
+}
+
+/// Records in the metadata that this log keeps a watermark, so that a
+/// missing file is refused rather than started afresh.
+fn mark_watermark(db: &DB, path: &Path) -> Result<(), OpenError> {
+    let meta = cf(db, CF_META, path)?;
+    let mut opts = rocksdb::WriteOptions::default();
+    opts.set_sync(true);
+    db.put_cf_opt(meta, META_WATERMARK_KEY, b"1", &opts).map_err(|e| db_error(path, e))
 }
 
 /// Creates a new log in a sibling directory and renames it into place, so a
@@ -48,8 +129,11 @@ fn create_atomically(path: &Path, options: &LedgerOptions) -> Result<(), OpenErr
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| storage(parent, e.to_string()))?;
     }
-    let db = open_db(&staging, options)?;
+    let db = open_db(&staging, options, DBRecoveryMode::TolerateCorruptedTailRecords)?;
     write_identity(&db, &staging)?;
+    Watermark::create(&staging, Head::EMPTY)
+        .map_err(|e| OpenError::WatermarkUnreadable { path: staging.clone(), reason: e.to_string() })?;
+    mark_watermark(&db, &staging)?;
     drop(db);
     // rename(2) replaces an empty directory atomically.
     std::fs::rename(&staging, path).map_err(|e| storage(path, e.to_string()))?;
@@ -94,11 +178,11 @@ fn check_directory(path: &Path) -> Result<bool, OpenError> {
 /// Table files kept open (RocksDB's table cache); more are reopened on demand.
 const MAX_OPEN_FILES: i32 = 512;
 
-fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
+pub(crate) fn open_db(path: &Path, options: &LedgerOptions, recovery: DBRecoveryMode) -> Result<DB, OpenError> {
     let mut db_opts = Options::default();
     db_opts.create_if_missing(true);
     db_opts.create_missing_column_families(true);
-    db_opts.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    db_opts.set_wal_recovery_mode(recovery);
     db_opts.increase_parallelism(2);
     db_opts.set_max_background_jobs(2);
     db_opts.set_bytes_per_sync(1 << 20);
@@ -119,7 +203,16 @@ fn open_db(path: &Path, options: &LedgerOptions) -> Result<DB, OpenError> {
     } else {
         DB::open_cf_descriptors(&db_opts, path, cfs)
     };
-    result.map_err(|e| storage(path, e.into_string()))
+    result.map_err(|e| db_error(path, e))
+}
+
+/// A RocksDB error while opening: damage it found is `Corrupted`, not a
+/// storage failure (retrying will not help; `encore audit repair` may).
+fn db_error(path: &Path, e: rocksdb::Error) -> OpenError {
+    match e.kind() {
+        rocksdb::ErrorKind::Corruption => OpenError::Corrupted { path: path.to_path_buf(), message: e.into_string() },
+        _ => storage(path, e.into_string()),
+    }
 }
 
 fn cf_options(name: &str, cache: &Cache) -> Options {
@@ -140,7 +233,7 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
 
 fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<(), OpenError> {
     let meta = cf(db, CF_META, path)?;
-    let magic = db.get_cf(meta, META_MAGIC_KEY).map_err(|e| storage(path, e.into_string()))?;
+    let magic = db.get_cf(meta, META_MAGIC_KEY).map_err(|e| db_error(path, e))?;
     match magic {
         Some(m) if m == META_MAGIC => {}
         Some(_) => return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "foreign metadata".into() }),
@@ -153,7 +246,7 @@ fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<
             return write_identity(db, path);
         }
     }
-    let format = db.get_cf(meta, META_FORMAT_KEY).map_err(|e| storage(path, e.into_string()))?;
+    let format = db.get_cf(meta, META_FORMAT_KEY).map_err(|e| db_error(path, e))?;
     let format = format
         .and_then(|f| <[u8; 4]>::try_from(f.as_slice()).ok())
         .map(u32::from_le_bytes)
@@ -171,16 +264,16 @@ fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
     batch.put_cf(meta, META_MAGIC_KEY, META_MAGIC);
     let mut opts = rocksdb::WriteOptions::default();
     opts.set_sync(true);
-    db.write_opt(batch, &opts).map_err(|e| storage(path, e.into_string()))
+    db.write_opt(batch, &opts).map_err(|e| db_error(path, e))
 }
 
 /// The head is the newest record; its own hash is checked before the chain continues from it.
-fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
+pub(crate) fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
     let records = cf(db, CF_RECORDS, path)?;
     let mut it = db.raw_iterator_cf(records);
     it.seek_to_last();
     let (Some(key), Some(value)) = (it.key(), it.value()) else {
-        it.status().map_err(|e| storage(path, e.into_string()))?;
+        it.status().map_err(|e| db_error(path, e))?;
         return Ok(Head::EMPTY);
     };
     let position = parse_u64(key).unwrap_or(0);
@@ -196,7 +289,7 @@ fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
     Ok(Head { position, hash: record.hash, recorded_at: record.recorded_at })
 }
 
-fn cf<'a>(db: &'a DB, name: &str, path: &Path) -> Result<&'a rocksdb::ColumnFamily, OpenError> {
+pub(crate) fn cf<'a>(db: &'a DB, name: &str, path: &Path) -> Result<&'a rocksdb::ColumnFamily, OpenError> {
     db.cf_handle(name).ok_or_else(|| storage(path, format!("column family {name} missing")))
 }
 

@@ -64,6 +64,13 @@ pub enum ProblemKind {
     VersionGap { stream: String, expected: u64, found: u64 },
     /// An index entry disagrees with the records.
     IndexDisagrees { index: &'static str, detail: String },
+    /// Records from here to `acknowledged` were acknowledged (the watermark
+    /// says so) but the log recovered without them.
+    AcknowledgedButGone { acknowledged: u64 },
+    /// The record here is not the one the watermark says was acknowledged here.
+    NotTheAcknowledgedRecord,
+    /// The acknowledged watermark cannot be read, so losses cannot be ruled out.
+    WatermarkUnreadable { reason: String },
 }
 
 impl std::fmt::Display for Problem {
@@ -79,6 +86,11 @@ impl std::fmt::Display for Problem {
                 write!(f, "stream {stream} version gap (expected {expected}, found {found})")
             }
             ProblemKind::IndexDisagrees { index, detail } => write!(f, "{index} index disagrees: {detail}"),
+            ProblemKind::AcknowledgedButGone { acknowledged } => {
+                write!(f, "missing: records {} to {acknowledged} were acknowledged but are gone", self.position)
+            }
+            ProblemKind::NotTheAcknowledgedRecord => write!(f, "not the record that was acknowledged here (the log was replaced or rewritten)"),
+            ProblemKind::WatermarkUnreadable { reason } => write!(f, "the acknowledged watermark cannot be read ({reason})"),
         }
     }
 }
@@ -193,6 +205,10 @@ impl Store {
             self.check_indexes_whole(&mut scan)?;
         } else {
             self.check_indexes_of_range(from, to, &mut scan)?;
+        }
+        if whole {
+            // What the open found against the watermark (read-only opens report it here instead of refusing).
+            scan.problems.extend(self.watermark_problem.clone());
         }
         scan.problems.sort_by_key(|p| p.position);
         Ok(VerifyReport { from, to, records: scan.records, head: scan.head, problems: scan.problems })
