@@ -95,4 +95,12 @@ pub enum RuntimeError {
     UnexpectedDecision { flow: &'static str },
     #[error("the runtime is shut down")]
     ShutDown,
+
+    // --- requests from outside (crate::request) ---
+    #[error("stream {stream} is at version {actual}, not {expected} as the request requires")]
+    PreconditionFailed { stream: String, expected: u64, actual: u64 },
+    #[error("another copy of this request was answered first (receipt in {receipt_stream})")]
+    AlreadyAnswered { receipt_stream: String },
+    #[error("one request ran a second command; a receipt covers exactly one")]
+    ScopeUsedTwice,
 }

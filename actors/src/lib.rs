@@ -34,6 +34,7 @@
 //! | `flows` | the deciders of every flow (pure domain calls plus peer snapshots) |
 //! | `runtime` | the [`Runtime`] facade |
 //! | `error` | [`RuntimeError`] |
+//! | `request` | outside requests: idempotency receipts in the log, `If-Match` preconditions |
 //! | `outcome` | [`Outcome`] and [`Recorded`] events |
 
 pub mod clock;
@@ -42,6 +43,7 @@ pub mod error;
 pub mod flows;
 pub mod load;
 pub mod outcome;
+pub mod request;
 pub mod runtime;
 pub mod secrets;
 pub mod shared;

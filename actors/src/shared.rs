@@ -40,8 +40,9 @@ impl Shared {
         stream: &str,
         decide: impl Decide<S, T>,
     ) -> Result<Outcome<T>, RuntimeError> {
+        let scope = crate::request::take_scope()?;
         let addr = self.directory.actor::<S>(stream, self)?;
-        addr.send(Exec { decide: Box::new(decide) }).await.map_err(|e| mailbox(stream, e))?
+        addr.send(Exec { decide: Box::new(decide), scope }).await.map_err(|e| mailbox(stream, e))?
     }
 
     /// The caught-up state of `stream`.

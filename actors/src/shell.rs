@@ -32,6 +32,7 @@ use encore_ledger::{AppendError, Appended, EventId, ExpectedVersion, NewEvent, S
 use crate::error::RuntimeError;
 use crate::load;
 use crate::outcome::{Outcome, Recorded};
+use crate::request::{self, RequestScope};
 use crate::shared::Shared;
 use crate::state::StreamState;
 
@@ -66,6 +67,8 @@ where
 /// Run a command: catch up, decide, append, apply.
 pub struct Exec<S, T> {
     pub decide: Box<dyn Decide<S, T>>,
+    /// The outside request this command answers (idempotency key, If-Match).
+    pub scope: Option<Arc<RequestScope>>,
 }
 
 impl<S: StreamState, T: Send + 'static> Message for Exec<S, T> {
@@ -181,7 +184,7 @@ impl<S: StreamState, T: Send + 'static> Handler<Exec<S, T>> for StreamActor<S> {
     type Result = AtomicResponse<Self, Result<Outcome<T>, RuntimeError>>;
 
     fn handle(&mut self, msg: Exec<S, T>, _: &mut Context<Self>) -> Self::Result {
-        let fut = execute(self.stream.clone(), self.core.clone(), self.shared.clone(), msg.decide);
+        let fut = execute(self.stream.clone(), self.core.clone(), self.shared.clone(), msg.decide, msg.scope);
         AtomicResponse::new(Box::pin(fut.into_actor(self)))
     }
 }
@@ -243,22 +246,39 @@ async fn execute<S: StreamState, T: 'static>(
     core: Rc<RefCell<Core<S>>>,
     shared: Arc<Shared>,
     decide: Box<dyn Decide<S, T>>,
+    scope: Option<Arc<RequestScope>>,
 ) -> Result<Outcome<T>, RuntimeError> {
     let attempts = shared.config.max_attempts.max(1);
     let mut contended = stream.as_str().to_string();
     for attempt in 0..attempts {
         let state = current(stream.clone(), core.clone(), shared.clone()).await?;
+        if let Some(expected) = scope.as_ref().and_then(|s| s.if_match) {
+            if state.version() != expected {
+                return Err(RuntimeError::PreconditionFailed { stream: stream.as_str().to_string(), expected, actual: state.version() });
+            }
+        }
         let now = shared.clock.now();
         let plan = decide.decide(state, shared.clone(), now).await?;
         if plan.decision.is_empty() {
             return Ok(Outcome { value: plan.outcome, events: Vec::new() });
         }
-        let appended = append(&shared, &plan, attempts).await?;
+        let appended = append(&shared, &plan, scope.as_deref(), attempts).await?;
         match appended {
             Ok(appended) if !appended.deduplicated => {
-                let events = recorded(&plan.decision, &appended);
+                let events = recorded(&plan.decision, &appended, usize::from(scope.is_some()));
                 publish(&stream, &core, &shared, &plan.decision).await;
                 return Ok(Outcome { value: plan.outcome, events });
+            }
+            // Another copy of this request got its receipt in first: the
+            // whole append was there already, or its receipt was.
+            Ok(_) if scope.is_some() => return Err(already_answered(scope.as_deref())),
+            Err(AppendError::PartialRetry { appended: id, .. } | AppendError::EventIdConflict { event_id: id, .. })
+                if scope.as_deref().is_some_and(|s| request::receipt_event_id(s) == id) =>
+            {
+                return Err(already_answered(scope.as_deref()));
+            }
+            Err(AppendError::WrongExpectedVersion { stream: moved, .. }) if scope.as_ref().is_some_and(|s| s.receipt_stream == moved.as_str()) => {
+                return Err(already_answered(scope.as_deref()));
             }
             Ok(_) | Err(AppendError::EventIdConflict { .. }) | Err(AppendError::PartialRetry { .. }) => {
                 // These events (or others at the same versions) are already in
@@ -278,14 +298,18 @@ async fn execute<S: StreamState, T: 'static>(
     Err(RuntimeError::Contention { stream: contended, attempts })
 }
 
+fn already_answered(scope: Option<&RequestScope>) -> RuntimeError {
+    RuntimeError::AlreadyAnswered { receipt_stream: scope.map(|s| s.receipt_stream.clone()).unwrap_or_default() }
+}
+
 /// Appends a decided plan. The record time is read from the clock right
 /// before the append (the events keep the decision time): when another
 /// actor's append with a later time got in first (`ClockWentBackwards`), the
 /// clock floor is raised to that time and the same decision appended again.
-async fn append<T>(shared: &Shared, plan: &Plan<T>, attempts: u32) -> Result<Result<Appended, AppendError>, RuntimeError> {
+async fn append<T>(shared: &Shared, plan: &Plan<T>, scope: Option<&RequestScope>, attempts: u32) -> Result<Result<Appended, AppendError>, RuntimeError> {
     let mut result = Err(AppendError::Closed);
     for _ in 0..attempts {
-        let appends = encode(&plan.decision, &plan.key, shared.clock.now())?;
+        let appends = encode(&plan.decision, &plan.key, scope, shared.clock.now())?;
         result = shared.ledger.append_async(appends).await;
         match &result {
             Err(AppendError::ClockWentBackwards { previous, .. }) => shared.clock.observe(*previous),
@@ -316,8 +340,18 @@ fn event_id(key: &[u8], stream: &str, version: u64) -> EventId {
 }
 
 /// The decision as log appends: deterministic event ids (command key, stream,
-/// version), the record time, every stream at its expected version.
-fn encode(decision: &Decision<Event>, key: &[u8], recorded_at: Timestamp) -> Result<Vec<StreamAppend>, RuntimeError> {
+/// version), the record time, every stream at its expected version. A
+/// request's command key includes its receipt stream (so its event ids derive
+/// from the idempotency key), and its receipt is the last append.
+fn encode(decision: &Decision<Event>, key: &[u8], scope: Option<&RequestScope>, recorded_at: Timestamp) -> Result<Vec<StreamAppend>, RuntimeError> {
+    let scoped_key;
+    let key = match scope {
+        Some(scope) => {
+            scoped_key = [key, b"\0", scope.receipt_stream.as_bytes()].concat();
+            scoped_key.as_slice()
+        }
+        None => key,
+    };
     let correlation = EventId::derive(CORRELATION_CONTEXT, key);
     let mut appends = Vec::with_capacity(decision.appends.len());
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
@@ -340,11 +374,20 @@ fn encode(decision: &Decision<Event>, key: &[u8], recorded_at: Timestamp) -> Res
             events,
         });
     }
+    if let Some(scope) = scope {
+        let covered: Vec<(String, u64)> =
+            appends.iter().flat_map(|a| (1..=a.events.len() as u64).map(move |i| (a.stream.as_str().to_string(), match a.expected {
+                ExpectedVersion::Exact(v) => v + i,
+                _ => i,
+            }))).collect();
+        appends.push(request::receipt_append(scope, &covered, recorded_at.micros(), correlation)?);
+    }
     Ok(appends)
 }
 
-/// The appended events with their positions and versions, in decision order.
-fn recorded(decision: &Decision<Event>, appended: &Appended) -> Vec<Recorded> {
+/// The appended events with their positions and versions, in decision order
+/// (`receipts` more records, the request's receipt, come after them).
+fn recorded(decision: &Decision<Event>, appended: &Appended, receipts: usize) -> Vec<Recorded> {
     let mut out = Vec::with_capacity(appended.positions.len());
     let mut positions = appended.positions.iter();
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
@@ -358,7 +401,7 @@ fn recorded(decision: &Decision<Event>, appended: &Appended) -> Vec<Recorded> {
             });
         }
     }
-    debug_assert_eq!(out.len(), appended.positions.len(), "one position per appended event");
+    debug_assert_eq!(out.len() + receipts, appended.positions.len(), "one position per appended event");
     out
 }
 

@@ -40,6 +40,13 @@ enum Command {
     Kiosk(cmd::kiosk::Args),
     /// Verify a log's hash chain and indexes; exit 1 and name the first bad position on damage.
     Verify(cmd::verify::Args),
+    /// Create a deployment: its log, a keystore of fresh master secrets, the first operator credential.
+    Init(cmd::init::Args),
+    /// Run a deployment's servers over HTTP (TLS with --tls-cert/--tls-key) until SIGTERM or SIGINT.
+    Serve(cmd::serve::Args),
+    /// Add, list or revoke a deployment's credentials (bearer tokens with a role).
+    #[command(subcommand)]
+    Credentials(cmd::credentials::Command),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +60,9 @@ fn main() -> ExitCode {
         Command::Audit(command) => cmd::audit::run(command),
         Command::Kiosk(args) => cmd::kiosk::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Init(args) => cmd::init::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Credentials(command) => cmd::credentials::run(command),
     };
     match outcome {
         Ok(code) => code,

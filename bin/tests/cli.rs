@@ -195,6 +195,10 @@ fn export_round_trips_through_verify_export_and_a_tampered_export_fails() {
     let out = expect_exit(&["audit", "verify-export", s(&tampered)], 1);
     assert!(out.contains("DAMAGED export") && out.contains("position"), "{out}");
     expect_one_line_error(&["audit", "export", "--db", s(&log), "--from", "9", "--to", "4", "--out", s(&file)], "--from 9");
+    expect_one_line_error(&["audit", "export", "--db", s(&log), "--out", s(&file)], "give --force");
+    expect_one_line_error(&["audit", "export", "--db", s(&log), "--out", s(&log.join("CURRENT")), "--force"], "inside the log directory");
+    assert!(expect_exit(&["audit", "verify", "--db", s(&log)], 0).starts_with("intact"), "the refused exports left the log alone");
+    expect_exit(&["audit", "export", "--db", s(&log), "--to", "20", "--out", s(&file), "--force"], 0);
 }
 
 #[test]
@@ -259,7 +263,14 @@ fn every_verb_has_help() {
         &["audit", "as-of"],
         &["audit", "export"],
         &["audit", "verify-export"],
+        &["audit", "repair"],
         &["kiosk"],
+        &["init"],
+        &["serve"],
+        &["credentials"],
+        &["credentials", "add"],
+        &["credentials", "list"],
+        &["credentials", "revoke"],
     ];
     for verb in verbs {
         let mut args = verb.to_vec();
@@ -280,4 +291,79 @@ fn bad_arguments_give_one_line_naming_the_bad_value() {
     expect_one_line_error(&["audit", "verify", "--db", s(&tmp.path().join("nowhere"))], "nowhere");
     expect_one_line_error(&["audit", "verify-export", s(&tmp.path().join("missing.export"))], "missing.export");
     expect_one_line_error(&["scenario", "run", s(&tmp.path().join("missing.scn"))], "missing.scn");
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn init_makes_a_private_deployment_once_and_credentials_never_print_stored_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = expect_exit(&["init", "--data", s(&data)], 0);
+    assert!(out.contains("deployment created"), "{out}");
+    assert_eq!(mode(&data.join("keystore")), 0o600);
+    assert_eq!(mode(&data.join("operator.token")), 0o600);
+    assert_eq!(mode(&data.join("credentials")), 0o600);
+    let keystore = std::fs::read(data.join("keystore")).unwrap();
+    assert!(!out.as_bytes().windows(16).any(|w| keystore.windows(16).any(|k| k == w)), "init prints no secret");
+    expect_one_line_error(&["init", "--data", s(&data)], "already a deployment");
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes"), "x").unwrap();
+    expect_one_line_error(&["init", "--data", s(&foreign)], "not empty");
+    assert!(expect_exit(&["verify", "--data", s(&data)], 0).starts_with("intact: 0 records"));
+    expect_one_line_error(&["verify", "--data", s(&data), "--db", s(&data)], "cannot be used with");
+
+    let token_file = tmp.path().join("kiosk.token");
+    let out = expect_exit(&["credentials", "add", "--data", s(&data), "--id", "kiosk-1", "--role", "kiosk", "--station", "k1", "--out", s(&token_file)], 0);
+    assert!(out.contains("token written to"), "{out}");
+    assert_eq!(mode(&token_file), 0o600);
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    expect_one_line_error(&["credentials", "add", "--data", s(&data), "--id", "kiosk-2", "--role", "kiosk"], "--station");
+    expect_one_line_error(&["credentials", "add", "--data", s(&data), "--id", "x", "--role", "king"], "king");
+    let listed = expect_exit(&["credentials", "list", "--data", s(&data)], 0);
+    assert!(listed.contains("kiosk-1") && listed.contains("operator"), "{listed}");
+    assert!(!listed.contains(token.trim()) && !listed.contains(token.trim().rsplit('_').next().unwrap()), "list never shows a token");
+    assert!(expect_exit(&["credentials", "revoke", "--data", s(&data), "--id", "kiosk-1"], 0).contains("revoked kiosk-1"));
+    assert!(expect_exit(&["credentials", "list", "--data", s(&data)], 0).contains("revoked"));
+    expect_one_line_error(&["credentials", "revoke", "--data", s(&data), "--id", "nobody"], "nobody");
+}
+
+#[test]
+fn serve_refuses_plain_http_off_loopback_and_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    expect_exit(&["init", "--data", s(&data)], 0);
+    expect_one_line_error(&["serve", "--data", s(&data), "--listen", "0.0.0.0:0"], "refusing plain HTTP");
+    expect_one_line_error(&["serve", "--data", s(&data), "--tls-cert", "cert.pem"], "--tls-key");
+    expect_one_line_error(&["serve", "--data", s(&tmp.path().join("none"))], "not an Encore deployment");
+
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
+        .args(["serve", "--data", s(&data), "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(exit.code(), Some(0), "{rest}");
+    assert!(rest.contains("stopped cleanly"), "{rest}");
+    let wal: u64 = std::fs::read_dir(data.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert_eq!(wal, 0, "a clean stop leaves no WAL to replay");
 }

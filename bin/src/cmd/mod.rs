@@ -3,9 +3,12 @@
 //! Shared helpers: hex, JSON escaping, progress bars, clap errors as one line.
 
 pub mod audit;
+pub mod credentials;
 pub mod demo;
+pub mod init;
 pub mod kiosk;
 pub mod scenario;
+pub mod serve;
 pub mod verify;
 
 use std::io::IsTerminal;

@@ -12,16 +12,38 @@ use super::{hex, json_str};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The log directory.
-    #[arg(long)]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub log: LogDir,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
+/// Which log a reading verb reads: a log directory, or a deployment's.
+#[derive(clap::Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct LogDir {
+    /// The log directory.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// A deployment directory (`encore init`): its log is DIR/log.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+impl LogDir {
+    pub fn path(&self) -> PathBuf {
+        match (&self.db, &self.data) {
+            (Some(db), _) => db.clone(),
+            (None, Some(data)) => data.join("log"),
+            // clap's group makes one of the two required.
+            (None, None) => PathBuf::from("log"),
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    verify_db(&args.db, args.json)
+    verify_db(&args.log.path(), args.json)
 }
 
 /// Opens `db` read-only (audits must work on a damaged log) and verifies it.

@@ -27,7 +27,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 }
 
 pub fn run(args: AsOfArgs) -> Result<ExitCode, String> {
-    let log = open_read_only(&args.db)?;
+    let log = open_read_only(&args.log.path())?;
     let head = log.head().position;
     let position = match (args.position, args.time) {
         (Some(p), _) if p > head => return Err(format!("--position {p} is past the head of the log ({head})")),

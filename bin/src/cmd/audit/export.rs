@@ -24,6 +24,7 @@
 //! hash, and checks that it ends at the range head hash. Someone holding the
 //! log (or a published head) compares the two header hashes with it.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use encore_ledger::{Hash, Record};
@@ -49,7 +50,7 @@ struct Header {
 }
 
 pub fn export(args: ExportArgs) -> Result<ExitCode, String> {
-    let log = open_read_only(&args.db)?;
+    let log = open_read_only(&args.log.path())?;
     let head = log.head();
     let to = args.to.unwrap_or(head.position);
     if args.from == 0 {
@@ -61,6 +62,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode, String> {
     if args.from > to {
         return Err(format!("--from {} is after --to {to}", args.from));
     }
+    check_output(&args.log.path(), &args.out, args.force)?;
     let prev_hash = match args.from {
         1 => [0; 32],
         p => log.read_record(p - 1).map_err(|e| e.to_string())?.ok_or(format!("no record at position {}", p - 1))?.hash,
@@ -89,7 +91,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode, String> {
     file.extend_from_slice(&body);
     let checksum = *blake3::hash(&file).as_bytes();
     file.extend_from_slice(&checksum);
-    std::fs::write(&args.out, &file).map_err(|e| format!("cannot write --out {}: {e}", args.out.display()))?;
+    write_atomically(&args.out, &file).map_err(|e| format!("cannot write --out {}: {e}", args.out.display()))?;
     if args.json {
         println!(
             "{{\"file\":{},\"from\":{},\"to\":{},\"records\":{},\"prev_hash\":{},\"range_head_hash\":{}}}",
@@ -105,6 +107,35 @@ pub fn export(args: ExportArgs) -> Result<ExitCode, String> {
         println!("chain before: {}\nrange head:   {} (position {})", hex(&header.prev_hash), hex(&header.range_hash), header.to);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An export never lands inside the log it reads (it would replace one of
+/// RocksDB's files) and never replaces a file unless asked to.
+fn check_output(log: &Path, out: &Path, force: bool) -> Result<(), String> {
+    let absolute = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::env::current_dir().map(|d| d.join(p)));
+    let log_dir = absolute(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let out_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let out_dir = absolute(out_dir).map_err(|e| format!("--out {}: {e}", out.display()))?;
+    if out_dir.starts_with(&log_dir) {
+        return Err(format!("--out {} is inside the log directory {}: choose a file elsewhere", out.display(), log.display()));
+    }
+    if out.exists() && !force {
+        return Err(format!("--out {} exists; give --force to replace it", out.display()));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it
+/// into place: a crash leaves the old file or the whole new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".encore-tmp");
+    let tmp = path.with_file_name(name);
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 fn encode_header(h: &Header) -> Vec<u8> {

@@ -1,0 +1,51 @@
+//! `encore serve --data DIR [--listen ADDR] [--tls-cert F --tls-key F]`: the
+//! deployment's servers over HTTP until SIGTERM or SIGINT (graceful: in-flight
+//! requests finish, the log closes cleanly). Prints one line
+//! `listening on http(s)://ADDR` on stdout once it accepts connections.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use encore_server::ServeOptions;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The deployment directory (`encore init`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+    /// TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on an address that is not loopback.
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// HTTP worker threads (default: one per core, at most 2).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+    let options = ServeOptions {
+        data: args.data,
+        listen: args.listen,
+        tls: args.tls_cert.zip(args.tls_key),
+        insecure_http: args.insecure_http,
+        workers: args.workers,
+    };
+    encore_server::serve::serve(options, |addr| {
+        println!("listening on {scheme}://{addr}");
+        let _ = std::io::stdout().flush();
+    })
+    .map_err(|e| e.to_string())?;
+    println!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,162 @@
+//! kill -9 of `encore serve` during concurrent purchases over HTTP: every
+//! purchase answered 2xx before the kill is in the log after a restart (its
+//! retry is answered from the log, `replayed`, with the same outcome), no
+//! purchase is charged twice, and verify is intact.
+//!
+//! `ENCORE_SERVE_KILLS` sets the number of kills (default 3 in `./x test`;
+//! the long run in docs/RELIABILITY.md uses 100).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use encore_server::api::types::*;
+use encore_server::deployment::{self, credentials, Role};
+use encore_server::Client;
+
+const CARDS: usize = 8;
+const CONTENTS: usize = 200;
+const WORKERS: usize = 16;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(data: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
+        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("encore serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("encore serve says where it listens");
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    Server { child, base }
+}
+
+fn kill(mut server: Server) {
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("reaped");
+}
+
+fn card(i: usize) -> String {
+    format!("card-{i}")
+}
+
+fn content(j: usize) -> String {
+    format!("song-{j}")
+}
+
+/// Purchases (card, content) each once, in the order given, from `WORKERS`
+/// concurrent tasks, until the server stops answering; returns the ones
+/// answered, by idempotency key, with their outcome.
+async fn buy_until_killed(player: &Client, pairs: Vec<(usize, usize)>) -> BTreeMap<String, String> {
+    let queue = std::rc::Rc::new(std::cell::RefCell::new(pairs.into_iter()));
+    let answered = std::rc::Rc::new(std::cell::RefCell::new(BTreeMap::new()));
+    let workers = (0..WORKERS).map(|_| {
+        let (queue, answered, player) = (queue.clone(), answered.clone(), player.clone());
+        async move {
+            loop {
+                let Some((i, j)) = queue.borrow_mut().next() else { return };
+                let key = format!("buy-{i}-{j}");
+                match player.player_purchase(&key, "player-1", &Purchase { card: card(i), content: content(j) }).await {
+                    Ok(answer) => {
+                        answered.borrow_mut().insert(key, answer.value.outcome);
+                    }
+                    Err(_) => return,
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(workers).await;
+    std::rc::Rc::try_unwrap(answered).map(|c| c.into_inner()).unwrap_or_default()
+}
+
+#[test]
+fn every_purchase_answered_before_a_kill_survives_it_once() {
+    let kills: usize = std::env::var("ENCORE_SERVE_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let made = deployment::init(&data, "2026-12-01T00:00:00Z").unwrap();
+    let operator = deployment::read_token(&made.operator_token()).unwrap();
+    let player_token = credentials::add(&made.credentials(), "player-1", Role::Device, Some("player-1"), "").unwrap().token;
+    let server = start(&data);
+    actix_rt::System::new().block_on(async {
+        let op = Client::new(&server.base, &operator);
+        for i in 0..CARDS {
+            let account = format!("acct-{i}");
+            op.open_account(&format!("open-{i}"), &OpenAccount { account: account.clone(), initial: 1_000_000, expires_at: None }).await.unwrap();
+            op.issue_card(&format!("issue-{i}"), &IssueCard { card: card(i), account, expires_at: None }).await.unwrap();
+        }
+        for j in 0..CONTENTS {
+            op.list_content(&format!("list-{j}"), &ListContent { content: content(j), price: 7, uses: 1, valid_days: None }).await.unwrap();
+        }
+    });
+    let mut server = Some(server);
+    let mut all: Vec<(usize, usize)> = (0..CARDS).flat_map(|i| (0..CONTENTS).map(move |j| (i, j))).collect();
+    let mut acknowledged = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut round = 0;
+    while round < kills && !all.is_empty() && Instant::now() < deadline {
+        let running = server.take().unwrap_or_else(|| start(&data));
+        let base = running.base.clone();
+        let batch: Vec<_> = all.drain(..all.len().min(300)).collect();
+        // Kill after a delay that moves through the round (purchases are in flight).
+        let delay = Duration::from_millis(30 + (round as u64 * 37) % 150);
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            kill(running);
+        });
+        let answered = actix_rt::System::new().block_on(buy_until_killed(&Client::new(&base, &player_token), batch.clone()));
+        killer.join().unwrap();
+        for (key, outcome) in &answered {
+            assert_eq!(outcome, "licensed", "{key}: every card can afford every song");
+        }
+        acknowledged.extend(answered);
+        // What was not answered goes back: a client retries with the same key.
+        let done: std::collections::BTreeSet<_> = acknowledged.keys().cloned().collect();
+        all.extend(batch.into_iter().filter(|(i, j)| !done.contains(&format!("buy-{i}-{j}"))));
+        round += 1;
+    }
+    assert!(round >= kills.min(1), "at least one kill happened");
+    let server = start(&data);
+    actix_rt::System::new().block_on(async {
+        let player = Client::new(&server.base, &player_token);
+        let op = Client::new(&server.base, &operator);
+        for (key, outcome) in &acknowledged {
+            let (i, j) = key.strip_prefix("buy-").and_then(|k| k.split_once('-')).map(|(i, j)| (i.parse().unwrap(), j.parse().unwrap())).unwrap();
+            let again = player.player_purchase(key, "player-1", &Purchase { card: card(i), content: content(j) }).await.unwrap();
+            assert!(again.replayed, "{key} acknowledged before a kill is answered from the log");
+            assert_eq!(&again.value.outcome, outcome);
+        }
+        let mut charged = 0;
+        let mut from = 1;
+        loop {
+            let page = op.log(from, 1000).await.unwrap().value;
+            charged += page.records.iter().filter(|r| r.event_type == "Charged").count();
+            match page.next {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        let (mut spent, mut licenses) = (0, 0);
+        for i in 0..CARDS {
+            let account = op.account(&format!("acct-{i}")).await.unwrap().value;
+            spent += account.charged;
+            assert_eq!(account.balance + account.charged, 1_000_000, "acct-{i}: loaded = balance + charged");
+            licenses += op.card(&card(i)).await.unwrap().value.licenses.len();
+        }
+        assert_eq!(spent, charged as u64 * 7, "one charge per Charged event");
+        assert_eq!(charged, licenses, "every charge has its license on the card and no purchase was charged twice");
+        assert!(charged >= acknowledged.len(), "every acknowledged purchase is charged");
+        let verify = op.verify().await.unwrap().value;
+        assert!(verify.intact, "{:?}", verify.problems);
+    });
+    eprintln!("{round} kills, {} purchases acknowledged before a kill", acknowledged.len());
+    kill(server);
+}

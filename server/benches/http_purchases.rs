@@ -1,0 +1,197 @@
+//! Purchases over HTTP against the same purchases through the in-process
+//! runtime, in one run: throughput, p50 and p99 per purchase.
+//!
+//! `cargo bench -p encore-server --bench http_purchases`. Each side gets a
+//! fresh deployment with `ENCORE_BENCH_CARDS` cards (default 1024) and runs
+//! `ENCORE_BENCH_SECONDS` (default 5) per client count
+//! (`ENCORE_BENCH_CLIENTS`, default `64`). Over HTTP, every client is its own
+//! keep-alive connection (one awc client each) on the load generator's
+//! thread; the server runs in the same process on its own threads, so the
+//! client's CPU counts against the machine, as the target asks.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use encore_actors::runtime::PurchaseContext;
+use encore_actors::{Runtime, RuntimeConfig, SystemClock};
+use encore_domain::ids::{CardId, ContentId, DeviceId, PurchaseId};
+use encore_ledger::{Ledger, LedgerOptions};
+use encore_server::api::types::*;
+use encore_server::deployment::{self, credentials, Role};
+use encore_server::{Client, ServeOptions};
+
+const CONTENTS: usize = 200;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+struct Figures {
+    purchases: u64,
+    per_second: f64,
+    p50: u64,
+    p99: u64,
+}
+
+fn figures(mut latencies: Vec<u64>, elapsed: Duration) -> Figures {
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0);
+    Figures { purchases: latencies.len() as u64, per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: pct(0.50), p99: pct(0.99) }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let seconds = Duration::from_secs(env("ENCORE_BENCH_SECONDS", 5));
+    let cards = env("ENCORE_BENCH_CARDS", 1024) as usize;
+    let clients_list = std::env::var("ENCORE_BENCH_CLIENTS").unwrap_or_else(|_| "64".into());
+    println!("{:<10} {:>8} {:>12} {:>12} {:>10} {:>10}", "path", "clients", "purchases", "purchases/s", "p50 us", "p99 us");
+    for clients in clients_list.split(',').map(|c| c.trim().parse::<usize>().expect("ENCORE_BENCH_CLIENTS: counts separated by commas")) {
+        let local = in_process(clients, cards, seconds);
+        let http = over_http(clients, cards, seconds);
+        for (name, f) in [("in-process", &local), ("http", &http)] {
+            println!("{:<10} {:>8} {:>12} {:>12.0} {:>10} {:>10}", name, clients, f.purchases, f.per_second, f.p50, f.p99);
+        }
+        println!("http / in-process: {:.2}", http.per_second / local.per_second);
+    }
+}
+
+/// A deployment with `cards` funded cards and the catalogue, made over the API.
+async fn setup(op: &Client, cards: usize) {
+    for j in 0..CONTENTS {
+        op.list_content(&format!("list-{j}"), &ListContent { content: format!("m{j}"), price: 1, uses: 1, valid_days: None }).await.expect("list");
+    }
+    let tasks = (0..cards).map(|c| {
+        let op = op.clone();
+        async move {
+            let account = format!("a{c}");
+            op.open_account(&format!("open-{c}"), &OpenAccount { account: account.clone(), initial: 1_000_000_000, expires_at: None }).await.expect("open");
+            op.issue_card(&format!("issue-{c}"), &IssueCard { card: format!("c{c}"), account, expires_at: None }).await.expect("issue");
+        }
+    });
+    futures_util::future::join_all(tasks).await;
+}
+
+/// Client k buys with cards k, k + clients, ...: no two clients share a card.
+fn next_purchase(client: usize, clients: usize, cards: usize, seq: usize) -> (usize, usize) {
+    let own = (cards - client).div_ceil(clients);
+    let card = client + (seq % own) * clients;
+    (card, (seq / own) % CONTENTS)
+}
+
+fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let made = deployment::init(&data, "2026-12-01T00:00:00Z").expect("init");
+    let operator = deployment::read_token(&made.operator_token()).expect("token");
+    let player = credentials::add(&made.credentials(), "player1", Role::Device, Some("player1"), "").expect("credential").token;
+    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();
+    let options = ServeOptions { data: data.clone(), listen: "127.0.0.1:0".parse().expect("addr"), tls: None, insecure_http: false, workers: None };
+    let server = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let running = encore_server::serve::start(&options).await.expect("server");
+            tx.send((running.addr, running.handle.clone())).expect("bench waits");
+            running.wait().await.expect("server stops");
+        })
+    });
+    let (addr, handle) = rx.recv().expect("server started");
+    let base = format!("http://{addr}");
+    let result = actix_rt::System::new().block_on(async move {
+        setup(&Client::new(&base, &operator), cards).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|client| {
+                // Its own awc client: its own keep-alive connection.
+                let http = Client::new(&base, &player);
+                let stop = stop.clone();
+                actix_rt::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut seq = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let (card, content) = next_purchase(client, clients, cards, seq);
+                        let t = Instant::now();
+                        let bought = http
+                            .player_purchase(&format!("b{client}-{seq}"), "player1", &Purchase { card: format!("c{card}"), content: format!("m{content}") })
+                            .await
+                            .expect("purchase");
+                        latencies.push(t.elapsed().as_micros() as u64);
+                        assert_eq!(bought.value.outcome, "licensed");
+                        seq += 1;
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        actix_rt::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.expect("client"));
+        }
+        let elapsed = started.elapsed();
+        handle.stop(true).await;
+        figures(latencies, elapsed)
+    });
+    server.join().expect("server thread");
+    result
+}
+
+fn in_process(clients: usize, cards: usize, duration: Duration) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let made = deployment::init(&data, "2026-12-01T00:00:00Z").expect("init");
+    let secrets = deployment::keystore::load(&made.keystore()).expect("keystore");
+    actix_rt::System::new().block_on(async move {
+        let ledger = Ledger::open(made.log(), LedgerOptions::default()).expect("log");
+        let rt = Arc::new(Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig::default()));
+        for j in 0..CONTENTS {
+            let condition = encore_domain::licensing::UseCondition { uses: 1, valid_days: None };
+            rt.list_content(&ContentId::new(format!("m{j}")).expect("id"), encore_domain::Money(1), condition).await.expect("list");
+        }
+        for c in 0..cards {
+            let account = encore_domain::ids::AccountId::new(format!("a{c}")).expect("id");
+            rt.open_account(&account, None, encore_domain::Money(1_000_000_000)).await.expect("open");
+            rt.issue_card(&CardId::new(format!("c{c}")).expect("id"), &account, None).await.expect("issue");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let total = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|client| {
+                let (rt, stop, total) = (rt.clone(), stop.clone(), total.clone());
+                actix_rt::spawn(async move {
+                    let player = DeviceId::new("player1").expect("id");
+                    let mut latencies = Vec::new();
+                    let mut seq = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let (card, content) = next_purchase(client, clients, cards, seq);
+                        let chip = rt.secrets().genuine_chip(CardId::new(format!("c{card}")).expect("id"));
+                        let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
+                        let content = ContentId::new(format!("m{content}")).expect("id");
+                        let t = Instant::now();
+                        rt.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default()).await.expect("purchase");
+                        latencies.push(t.elapsed().as_micros() as u64);
+                        total.fetch_add(1, Ordering::Relaxed);
+                        seq += 1;
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        actix_rt::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.expect("client"));
+        }
+        let elapsed = started.elapsed();
+        if let Ok(rt) = Arc::try_unwrap(rt) {
+            rt.shutdown();
+        }
+        figures(latencies, elapsed)
+    })
+}

@@ -1,0 +1,167 @@
+//! Kiosks and players buying licenses onto cards (002 claims 1-5, 10-11;
+//! 000 rule 1). A kiosk visit is three requests, each idempotent: insert the
+//! card (it is verified), buy (once per content), eject. A player buys
+//! without a slot. A station credential acts only as its own station.
+//!
+//! The card's answer to the challenge is made by the server from the issuer
+//! secret for now: cards that customers carry, with a chip of their own, are
+//! the clients' part (docs/API.md, "Known gaps").
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use encore_actors::runtime::PurchaseContext;
+use encore_actors::Recorded;
+use encore_domain::ids::{CardId, ContentId, DeviceId, PurchaseId};
+use encore_domain::licensing::{CardRejection, DeclineReason, LicensingEvent, PurchaseOutcome};
+use encore_domain::Event;
+
+use super::auth::Caller;
+use super::idempotency::{self, event_refs, Write};
+use super::problem::ApiError;
+use super::types::*;
+use super::{parse_id, AppState, Json};
+use crate::deployment::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertCard {
+    pub card: String,
+}
+
+/// The purchase id of a request: derived from who asked and the
+/// idempotency key, so a retry names the same purchase.
+fn purchase_id(caller: &Caller, req: &HttpRequest) -> Result<PurchaseId, ApiError> {
+    let key = idempotency::idempotency_key(req)?;
+    let mut hasher = blake3::Hasher::new_derive_key("encore-server purchase id v1");
+    hasher.update(caller.0.id.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(key.as_bytes());
+    let hex: String = hasher.finalize().as_bytes()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    PurchaseId::new(format!("p-{hex}")).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// What a purchase came to, from its events (a replay reads the same).
+fn purchase_view(value: Option<&PurchaseOutcome>, events: &[Recorded]) -> PurchaseView {
+    let mut view = PurchaseView { outcome: String::new(), reason: None, price: None, balance: None, purchase: None, events: event_refs(events) };
+    for recorded in events {
+        match &recorded.event {
+            Event::Licensing(LicensingEvent::Charged(e)) => {
+                view.outcome = "licensed".into();
+                view.price = Some(e.amount.0);
+                view.balance = Some(e.balance_after.0);
+                view.purchase = Some(e.purchase.to_string());
+            }
+            Event::Licensing(LicensingEvent::ChargeDeclined(e)) => {
+                view.outcome = "declined".into();
+                view.reason = Some(decline_name(e.reason).into());
+                view.purchase = Some(e.purchase.to_string());
+            }
+            Event::Licensing(LicensingEvent::CardRejected(e)) => {
+                view.outcome = "card-rejected".into();
+                view.reason = Some(rejection_name(e.reason).into());
+            }
+            _ => {}
+        }
+    }
+    if view.outcome.is_empty() {
+        view.outcome = match value {
+            Some(PurchaseOutcome::AlreadyOnCard) => "already-on-card",
+            Some(PurchaseOutcome::AlreadyDone) | None => "already-done",
+            Some(_) => "recorded",
+        }
+        .into();
+    }
+    view
+}
+
+fn decline_name(reason: DeclineReason) -> &'static str {
+    match reason {
+        DeclineReason::InsufficientFunds => "insufficient-funds",
+        DeclineReason::AccountExpired => "account-expired",
+    }
+}
+
+fn rejection_name(reason: CardRejection) -> &'static str {
+    match reason {
+        CardRejection::NotGenuine => "not-genuine",
+        CardRejection::NotIssued => "not-issued",
+        CardRejection::CardExpired => "card-expired",
+    }
+}
+
+#[utoipa::path(post, path = "/v1/kiosks/{kiosk}/card", tag = "license", request_body = InsertCard,
+    params(("kiosk" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/kiosks/{kiosk}/card")]
+pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<InsertCard>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Kiosk, &path)?;
+    let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
+    let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
+    let chip = state.runtime.secrets().genuine_chip(card);
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/card"), body: &body.0, status: StatusCode::OK };
+    idempotency::write(&state, write, || state.runtime.kiosk_insert(&kiosk, &chip), |_, events| Ok(Written { events: event_refs(events) })).await
+}
+
+#[utoipa::path(post, path = "/v1/kiosks/{kiosk}/purchases", tag = "license", request_body = Purchase,
+    params(("kiosk" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = PurchaseView, description = "bought, or declined with its reason"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/kiosks/{kiosk}/purchases")]
+pub async fn kiosk_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Kiosk, &path)?;
+    let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
+    let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
+    let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
+    let purchase = purchase_id(&caller, &req)?;
+    let chip = state.runtime.secrets().genuine_chip(card);
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/purchases"), body: &body.0, status: StatusCode::OK };
+    let call = || state.runtime.kiosk_buy(&kiosk, &chip, &purchase, &content, PurchaseContext::default());
+    idempotency::write(&state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
+}
+
+#[utoipa::path(get, path = "/v1/kiosks/{kiosk}/pending", tag = "license", params(("kiosk" = String, Path)),
+    responses((status = 200, body = PendingView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/v1/kiosks/{kiosk}/pending")]
+pub async fn pending(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Kiosk, &path)?;
+    let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
+    let station = state.runtime.station(&encore_domain::licensing::Station::kiosk(kiosk.clone())).await?;
+    let card = station.inserted.clone().ok_or_else(|| ApiError::from(encore_actors::RuntimeError::NoCardInserted { station: encore_domain::licensing::Station::kiosk(kiosk.clone()) }))?;
+    let contents = state.runtime.kiosk_pending(&kiosk).await?;
+    Ok(HttpResponse::Ok().json(PendingView { card: card.to_string(), contents: contents.iter().map(ToString::to_string).collect() }))
+}
+
+#[utoipa::path(post, path = "/v1/kiosks/{kiosk}/eject", tag = "license",
+    params(("kiosk" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Written), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/kiosks/{kiosk}/eject")]
+pub async fn eject_card(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Kiosk, &path)?;
+    let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/eject"), body: &(), status: StatusCode::OK };
+    idempotency::write(&state, write, || state.runtime.kiosk_eject(&kiosk), |_, events| Ok(Written { events: event_refs(events) })).await
+}
+
+#[utoipa::path(post, path = "/v1/players/{player}/purchases", tag = "license", request_body = Purchase,
+    params(("player" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = PurchaseView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/players/{player}/purchases")]
+pub async fn player_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Device, &path)?;
+    let player = parse_id(DeviceId::new(path.clone()), &path)?;
+    let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
+    let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
+    let purchase = purchase_id(&caller, &req)?;
+    let chip = state.runtime.secrets().genuine_chip(card);
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/players/{player}/purchases"), body: &body.0, status: StatusCode::OK };
+    let call = || state.runtime.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default());
+    idempotency::write(&state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
+}

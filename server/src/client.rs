@@ -1,0 +1,334 @@
+//! The typed client of the API: one method per route, the bodies of
+//! [`crate::api::types`], problems decoded into [`ClientError::Refused`]. The
+//! CLI, the kiosk, the players and the tests use it, so that no caller
+//! assembles a URL or a JSON body by hand. Runs on an actix `System` (awc).
+//!
+//! Writes take the idempotency key from the caller: a caller that retries
+//! passes the same key again (the kiosk keeps it in its journal).
+
+use std::time::Duration;
+
+use awc::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::api::idempotency::{IDEMPOTENCY_KEY, REPLAYED};
+use crate::api::types::*;
+
+/// Largest response body the client reads (a log page of 1,000 records fits).
+const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Why a call did not get its answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server answered with a problem (nothing was written).
+    #[error("{} {}: {}", .0.status, .0.kind, .0.detail)]
+    Refused(Problem),
+    /// No answer: connection refused, reset or timed out. The request may or
+    /// may not have been carried out: retry it with the same key.
+    #[error("no answer from the server: {0}")]
+    Transport(String),
+    /// The answer was not what the API describes.
+    #[error("unexpected answer ({status}): {reason}")]
+    Unexpected { status: u16, reason: String },
+}
+
+impl ClientError {
+    /// The problem's HTTP status, for refusals.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Refused(p) => Some(p.status),
+            _ => None,
+        }
+    }
+}
+
+/// An answer with what its headers said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer<T> {
+    pub status: u16,
+    pub value: T,
+    /// The entity's version (`ETag`), when the route gives one.
+    pub etag: Option<u64>,
+    /// The answer came from an earlier request's receipt (`Idempotent-Replayed`).
+    pub replayed: bool,
+}
+
+/// A client of one server, with one credential.
+#[derive(Clone)]
+pub struct Client {
+    http: awc::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).field("token", &"<redacted>").finish()
+    }
+}
+
+/// Path segments are ids: anything outside the unreserved set is escaped.
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Client {
+    /// A client of `base` (e.g. `http://127.0.0.1:7878`) with bearer `token`.
+    pub fn new(base: &str, token: &str) -> Client {
+        let http = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        Client { http, base: base.trim_end_matches('/').to_string(), token: token.to_string() }
+    }
+
+    /// The same server with another credential.
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { http: self.http.clone(), base: self.base.clone(), token: token.to_string() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Answer<T>, ClientError> {
+        let request = self.http.get(self.url(path)).bearer_auth(&self.token);
+        answer(request.send().await).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, key: &str, if_match: Option<u64>, body: &B) -> Result<Answer<T>, ClientError> {
+        let mut request = self.http.post(self.url(path)).bearer_auth(&self.token).insert_header((IDEMPOTENCY_KEY, key));
+        if let Some(version) = if_match {
+            request = request.insert_header(("If-Match", format!("\"{version}\"")));
+        }
+        answer(request.send_json(body).await).await
+    }
+
+    // ----- accounting -----
+
+    pub async fn open_account(&self, key: &str, body: &OpenAccount) -> Result<Answer<AccountWritten>, ClientError> {
+        self.post("/v1/accounts", key, None, body).await
+    }
+
+    pub async fn account(&self, account: &str) -> Result<Answer<AccountView>, ClientError> {
+        self.get(&format!("/v1/accounts/{}", segment(account))).await
+    }
+
+    /// Loads money; with `if_match`, only if the account is still at that version.
+    pub async fn load(&self, key: &str, account: &str, amount: u64, if_match: Option<u64>) -> Result<Answer<AccountWritten>, ClientError> {
+        self.post(&format!("/v1/accounts/{}/loads", segment(account)), key, if_match, &LoadMoney { amount }).await
+    }
+
+    pub async fn refund(&self, key: &str, account: &str, purchase: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/accounts/{}/refunds", segment(account)), key, None, &Refund { purchase: purchase.into() }).await
+    }
+
+    pub async fn issue_card(&self, key: &str, body: &IssueCard) -> Result<Answer<Written>, ClientError> {
+        self.post("/v1/cards", key, None, body).await
+    }
+
+    pub async fn card(&self, card: &str) -> Result<Answer<CardView>, ClientError> {
+        self.get(&format!("/v1/cards/{}", segment(card))).await
+    }
+
+    // ----- license -----
+
+    pub async fn list_content(&self, key: &str, body: &ListContent) -> Result<Answer<Written>, ClientError> {
+        self.post("/v1/contents", key, None, body).await
+    }
+
+    pub async fn content(&self, content: &str) -> Result<Answer<ContentView>, ClientError> {
+        self.get(&format!("/v1/contents/{}", segment(content))).await
+    }
+
+    pub async fn insert_card(&self, key: &str, kiosk: &str, card: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/kiosks/{}/card", segment(kiosk)), key, None, &crate::api::stations::InsertCard { card: card.into() }).await
+    }
+
+    /// The contents the card in the kiosk asks for (002 claim 5).
+    pub async fn pending(&self, kiosk: &str) -> Result<Answer<PendingView>, ClientError> {
+        self.get(&format!("/v1/kiosks/{}/pending", segment(kiosk))).await
+    }
+
+    pub async fn kiosk_purchase(&self, key: &str, kiosk: &str, body: &Purchase) -> Result<Answer<PurchaseView>, ClientError> {
+        self.post(&format!("/v1/kiosks/{}/purchases", segment(kiosk)), key, None, body).await
+    }
+
+    pub async fn eject_card(&self, key: &str, kiosk: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/kiosks/{}/eject", segment(kiosk)), key, None, &()).await
+    }
+
+    pub async fn player_purchase(&self, key: &str, player: &str, body: &Purchase) -> Result<Answer<PurchaseView>, ClientError> {
+        self.post(&format!("/v1/players/{}/purchases", segment(player)), key, None, body).await
+    }
+
+    // ----- group management and distribution -----
+
+    pub async fn register_user(&self, key: &str, body: &RegisterUser) -> Result<Answer<UserRegisteredView>, ClientError> {
+        self.post("/v1/users", key, None, body).await
+    }
+
+    pub async fn group(&self, group: &str) -> Result<Answer<GroupView>, ClientError> {
+        self.get(&format!("/v1/groups/{}", segment(group))).await
+    }
+
+    pub async fn provision_device(&self, key: &str, body: &ProvisionDevice) -> Result<Answer<Written>, ClientError> {
+        self.post("/v1/devices", key, None, body).await
+    }
+
+    pub async fn device(&self, device: &str) -> Result<Answer<DeviceView>, ClientError> {
+        self.get(&format!("/v1/devices/{}", segment(device))).await
+    }
+
+    /// Registers a PC (itself) or a PD (through `via`, its PC) into a group.
+    pub async fn register_device(&self, key: &str, group: &str, device: &str, via: Option<&str>) -> Result<Answer<Written>, ClientError> {
+        let body = RegisterDevice { device: device.into(), via: via.map(str::to_string) };
+        self.post(&format!("/v1/groups/{}/devices", segment(group)), key, None, &body).await
+    }
+
+    pub async fn deregister_device(&self, key: &str, group: &str, device: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/groups/{}/devices/{}/deregister", segment(group), segment(device)), key, None, &()).await
+    }
+
+    pub async fn issue_certificate(&self, key: &str, group: &str, pc: &str, valid_until: &str) -> Result<Answer<Written>, ClientError> {
+        let body = IssueCertificate { pc: pc.into(), valid_until: valid_until.into() };
+        self.post(&format!("/v1/groups/{}/certificates", segment(group)), key, None, &body).await
+    }
+
+    pub async fn certificates(&self, group: &str) -> Result<Answer<CertificatesView>, ClientError> {
+        self.get(&format!("/v1/groups/{}/certificates", segment(group))).await
+    }
+
+    pub async fn accept_certificate(&self, key: &str, device: &str, group: &str, recorder: &str) -> Result<Answer<Written>, ClientError> {
+        let body = AcceptCertificate { group: group.into(), recorder: recorder.into() };
+        self.post(&format!("/v1/devices/{}/certificates", segment(device)), key, None, &body).await
+    }
+
+    pub async fn press_favorite(&self, key: &str, pd: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/favorites", segment(pd)), key, None, &()).await
+    }
+
+    pub async fn upload_favorites(&self, key: &str, pd: &str, pc: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/favorites/upload", segment(pd)), key, None, &UploadFavorites { pc: pc.into() }).await
+    }
+
+    pub async fn forward_favorites(&self, key: &str, pc: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/favorites/forward", segment(pc)), key, None, &()).await
+    }
+
+    pub async fn sync_reputation(&self, key: &str, device: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/reputation/sync", segment(device)), key, None, &()).await
+    }
+
+    pub async fn distribution(&self) -> Result<Answer<DistributionView>, ClientError> {
+        self.get("/v1/distribution").await
+    }
+
+    pub async fn configure_distribution(&self, key: &str, body: &ConfigureDistribution, if_match: Option<u64>) -> Result<Answer<Written>, ClientError> {
+        self.post("/v1/distribution/policy", key, if_match, body).await
+    }
+
+    pub async fn set_reward(&self, key: &str, group: &str, discount_bp: u32) -> Result<Answer<Written>, ClientError> {
+        self.post("/v1/distribution/rewards", key, None, &SetReward { group: group.into(), discount_bp }).await
+    }
+
+    // ----- the log -----
+
+    pub async fn log(&self, from: u64, limit: usize) -> Result<Answer<RecordPage>, ClientError> {
+        self.get(&format!("/v1/log?from={from}&limit={limit}")).await
+    }
+
+    pub async fn stream(&self, stream: &str, from: u64, limit: usize) -> Result<Answer<RecordPage>, ClientError> {
+        self.get(&format!("/v1/streams/{}?from={from}&limit={limit}", segment(stream))).await
+    }
+
+    pub async fn verify(&self) -> Result<Answer<VerifyView>, ClientError> {
+        self.get("/v1/verify").await
+    }
+
+    /// The balances projection right after `position` (`None`: the head).
+    pub async fn balances_at(&self, position: Option<u64>) -> Result<Answer<BalancesView>, ClientError> {
+        match position {
+            Some(p) => self.get(&format!("/v1/projections/balances?position={p}")).await,
+            None => self.get("/v1/projections/balances").await,
+        }
+    }
+
+    /// Reads the log subscription from `after` until `count` records have
+    /// arrived (or the stream ends), for catch-up readers and tests.
+    pub async fn subscribe_collect(&self, after: u64, count: usize) -> Result<Vec<RecordView>, ClientError> {
+        use futures_util::StreamExt;
+        let request = self.http.get(self.url(&format!("/v1/log/subscribe?after={after}"))).bearer_auth(&self.token).timeout(Duration::from_secs(60));
+        let mut response = request.send().await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        if response.status() != StatusCode::OK {
+            let status = response.status().as_u16();
+            let body = response.body().await.map_err(|e| ClientError::Transport(e.to_string()))?;
+            return Err(problem_or_unexpected(status, &body));
+        }
+        let mut records = Vec::new();
+        let mut buffer = String::new();
+        while records.len() < count {
+            let Some(chunk) = response.next().await else { break };
+            let chunk = chunk.map_err(|e| ClientError::Transport(e.to_string()))?;
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    let record = serde_json::from_str(data).map_err(|e| ClientError::Unexpected { status: 200, reason: e.to_string() })?;
+                    records.push(record);
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    // ----- operations -----
+
+    pub async fn health(&self) -> Result<Answer<Health>, ClientError> {
+        self.get("/healthz").await
+    }
+
+    pub async fn ready(&self) -> Result<Answer<Health>, ClientError> {
+        self.get("/readyz").await
+    }
+}
+
+async fn answer<T: DeserializeOwned, S>(sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> Result<Answer<T>, ClientError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let mut response = sent.map_err(|e| ClientError::Transport(e.to_string()))?;
+    let status = response.status().as_u16();
+    let etag = response.headers().get("ETag").and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
+    let replayed = response.headers().get(REPLAYED).is_some_and(|v| v == "true");
+    let body = response.body().limit(MAX_RESPONSE_BYTES).await.map_err(|e| ClientError::Transport(e.to_string()))?;
+    if !(200..300).contains(&status) {
+        return Err(problem_or_unexpected(status, &body));
+    }
+    let value = serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected { status, reason: e.to_string() })?;
+    Ok(Answer { status, value, etag, replayed })
+}
+
+fn problem_or_unexpected(status: u16, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<Problem>(body) {
+        Ok(problem) => ClientError::Refused(problem),
+        Err(_) => ClientError::Unexpected { status, reason: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_escaped_as_path_segments() {
+        assert_eq!(super::segment("acct-1"), "acct-1");
+        assert_eq!(super::segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(super::segment("../x"), "..%2Fx");
+    }
+}

@@ -1,0 +1,172 @@
+//! The API against a real server through the typed client: the licensing
+//! flows, idempotent retries (also across a restart), optimistic concurrency,
+//! concurrent purchases on one account, and the refusals of every route.
+
+mod common;
+
+use common::*;
+use encore_server::api::types::*;
+use encore_server::deployment::Role;
+use encore_server::{Client, ClientError};
+
+fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
+    match result {
+        Err(ClientError::Refused(problem)) => problem,
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}
+
+async fn setup_shop(op: &Client, account: &str, balance: u64) {
+    op.open_account(&format!("open-{account}"), &OpenAccount { account: account.into(), initial: balance, expires_at: None }).await.unwrap();
+    op.issue_card(&format!("card-{account}"), &IssueCard { card: format!("card-of-{account}"), account: account.into(), expires_at: None }).await.unwrap();
+}
+
+async fn list(op: &Client, content: &str, price: u64) {
+    op.list_content(&format!("list-{content}"), &ListContent { content: content.into(), price, uses: 3, valid_days: Some(30) }).await.unwrap();
+}
+
+#[test]
+fn a_kiosk_visit_over_http_charges_once_and_writes_the_license_onto_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, operator) = new_deployment(dir.path());
+    let server = TestServer::start(&data, &operator);
+    let kiosk = server.client_as("kiosk-1", Role::Kiosk, Some("kiosk-1"));
+    let op = server.operator();
+    run(async {
+        setup_shop(&op, "acct-1", 1_000).await;
+        list(&op, "song-1", 300).await;
+        list(&op, "song-2", 900).await;
+        assert_eq!(kiosk.content("song-1").await.unwrap().value.price, 300);
+        kiosk.insert_card("visit-1-in", "kiosk-1", "card-of-acct-1").await.unwrap();
+        let bought = kiosk.kiosk_purchase("visit-1-buy-1", "kiosk-1", &Purchase { card: "card-of-acct-1".into(), content: "song-1".into() }).await.unwrap();
+        assert_eq!((bought.value.outcome.as_str(), bought.value.price, bought.value.balance), ("licensed", Some(300), Some(700)));
+        let declined = kiosk.kiosk_purchase("visit-1-buy-2", "kiosk-1", &Purchase { card: "card-of-acct-1".into(), content: "song-2".into() }).await.unwrap();
+        assert_eq!(declined.status, 200, "a declined charge is an answer, not an error");
+        assert_eq!((declined.value.outcome.as_str(), declined.value.reason.as_deref()), ("declined", Some("insufficient-funds")));
+        assert!(declined.value.events.iter().any(|e| e.event_type == "ChargeDeclined"));
+        let pending = kiosk.pending("kiosk-1").await.unwrap().value;
+        assert_eq!((pending.card.as_str(), pending.contents.len()), ("card-of-acct-1", 0));
+        kiosk.eject_card("visit-1-out", "kiosk-1").await.unwrap();
+        assert_eq!(refused(kiosk.pending("kiosk-1").await).kind, "no-card-inserted");
+        let account = op.account("acct-1").await.unwrap();
+        assert_eq!((account.value.balance, account.value.charged), (700, 300));
+        assert_eq!(op.card("card-of-acct-1").await.unwrap().value.licenses, vec!["song-1".to_string()]);
+        // A refund pays the purchase back and takes the license off the card.
+        let purchase = bought.value.purchase.clone().expect("a charged purchase names its id");
+        let refunded = op.refund("refund-1", "acct-1", &purchase).await.unwrap().value;
+        assert!(refunded.events.iter().any(|e| e.event_type == "Refunded"), "{refunded:?}");
+        assert_eq!(op.refund("refund-1", "acct-1", &purchase).await.unwrap().value, refunded, "a retried refund answers the same");
+        assert_eq!(op.account("acct-1").await.unwrap().value.balance, 1_000);
+        assert!(op.card("card-of-acct-1").await.unwrap().value.licenses.is_empty());
+        assert_eq!(refused(op.refund("refund-2", "acct-1", "p-nothing").await).status, 404);
+        let balances = op.balances_at(None).await.unwrap().value;
+        assert_eq!(balances.accounts.iter().find(|a| a.account == "acct-1").map(|a| (a.balance, a.declines)), Some((1_000, 1)));
+        let before_refund = op.balances_at(Some(refunded.events[0].position - 1)).await.unwrap().value;
+        assert_eq!(before_refund.accounts.iter().find(|a| a.account == "acct-1").map(|a| a.balance), Some(700), "balances as of a past position");
+        // The log read three ways agrees: pages, a stream, and the live subscription.
+        let page = op.log(1, 1000).await.unwrap().value;
+        let account_stream = op.stream("account-acct-1", 1, 1000).await.unwrap();
+        assert_eq!(account_stream.etag, Some(account_stream.value.records.len() as u64));
+        let subscribed = op.subscribe_collect(0, page.records.len()).await.unwrap();
+        assert_eq!(subscribed, page.records);
+        let verify = op.verify().await.unwrap().value;
+        assert!(verify.intact, "{:?}", verify.problems);
+    });
+    server.stop();
+}
+
+#[test]
+fn a_retried_load_is_answered_from_the_log_and_credits_once_even_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, operator) = new_deployment(dir.path());
+    let server = TestServer::start(&data, &operator);
+    let op = server.operator();
+    let first = run(async {
+        setup_shop(&op, "acct-1", 0).await;
+        let first = op.load("load-1", "acct-1", 500, None).await.unwrap();
+        assert!(!first.replayed);
+        let again = op.load("load-1", "acct-1", 500, None).await.unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.value, first.value, "the retry answers the first result");
+        let other = refused(op.load("load-1", "acct-1", 501, None).await);
+        assert_eq!((other.status, other.kind.as_str()), (422, "idempotency-key-reused"));
+        assert_eq!(op.account("acct-1").await.unwrap().value.balance, 500);
+        first
+    });
+    server.stop();
+    let server = TestServer::start(&data, &operator);
+    let op = server.operator();
+    run(async {
+        let after_restart = op.load("load-1", "acct-1", 500, None).await.unwrap();
+        assert!(after_restart.replayed);
+        assert_eq!(after_restart.value, first.value);
+        assert_eq!(op.account("acct-1").await.unwrap().value.balance, 500, "credited once");
+        // Keys are per credential: another operator's "load-1" is another request.
+        let auditor = server.client_as("audit-1", Role::Auditor, None);
+        assert_eq!(refused(auditor.load("load-1", "acct-1", 500, None).await).status, 403);
+    });
+    server.stop();
+}
+
+#[test]
+fn if_match_refuses_a_write_to_an_account_that_moved_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, operator) = new_deployment(dir.path());
+    let server = TestServer::start(&data, &operator);
+    let op = server.operator();
+    run(async {
+        setup_shop(&op, "acct-1", 100).await;
+        let seen = op.account("acct-1").await.unwrap();
+        let version = seen.etag.expect("accounts have an ETag");
+        assert_eq!(version, seen.value.version);
+        op.load("load-a", "acct-1", 10, Some(version)).await.unwrap();
+        let stale = refused(op.load("load-b", "acct-1", 10, Some(version)).await);
+        assert_eq!((stale.status, stale.kind.as_str()), (412, "precondition-failed"));
+        let now = op.account("acct-1").await.unwrap();
+        assert_eq!((now.value.balance, now.etag), (110, Some(version + 1)));
+    });
+    server.stop();
+}
+
+#[test]
+fn concurrent_purchases_on_one_account_charge_exactly_the_affordable_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, operator) = new_deployment(dir.path());
+    let server = TestServer::start(&data, &operator);
+    let op = server.operator();
+    let player = server.client_as("player-1", Role::Device, Some("player-1"));
+    const TRIES: usize = 24;
+    const PRICE: u64 = 100;
+    const AFFORDABLE: usize = 9;
+    run(async {
+        setup_shop(&op, "acct-1", PRICE * AFFORDABLE as u64 + 50).await;
+        for i in 0..TRIES {
+            list(&op, &format!("song-{i}"), PRICE).await;
+        }
+        // All at once (the client's pool opens a connection per request in
+        // flight); each purchase sent twice, a retry racing its original.
+        let buys = (0..TRIES * 2).map(|n| {
+            let client = player.clone();
+            let i = n % TRIES;
+            async move { client.player_purchase(&format!("buy-{i}"), "player-1", &Purchase { card: "card-of-acct-1".into(), content: format!("song-{i}") }).await }
+        });
+        let answers = futures_util::future::join_all(buys).await;
+        let outcomes: Vec<String> = answers.iter().map(|a| a.as_ref().expect("every purchase is answered").value.outcome.clone()).collect();
+        for i in 0..TRIES {
+            assert_eq!(outcomes[i], outcomes[i + TRIES], "a retry answers what its original did (song-{i})");
+        }
+        let licensed = outcomes[..TRIES].iter().filter(|o| *o == "licensed").count();
+        assert_eq!(licensed, AFFORDABLE, "{outcomes:?}");
+        let account = op.account("acct-1").await.unwrap().value;
+        assert_eq!((account.balance, account.charged), (50, PRICE * AFFORDABLE as u64));
+        let charged = count_type(&op, "Charged").await;
+        assert_eq!(charged, AFFORDABLE, "nothing charged twice");
+        assert!(op.verify().await.unwrap().value.intact);
+    });
+    server.stop();
+}
+
+async fn count_type(op: &Client, event_type: &str) -> usize {
+    let page = op.log(1, 1000).await.unwrap().value;
+    page.records.iter().filter(|r| r.event_type == event_type).count()
+}

@@ -1,0 +1,67 @@
+//! A real `encore serve` in this process: a fresh deployment in a temporary
+//! directory, listening on 127.0.0.1 with a random port, on a thread with
+//! its own actix `System`; stopped (gracefully) by the test.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use encore_server::deployment::{self, credentials, Role};
+use encore_server::{Client, ServeOptions};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub operator: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+pub fn new_deployment(dir: &Path) -> (PathBuf, String) {
+    let data = dir.join("data");
+    let made = deployment::init(&data, "2026-12-01T00:00:00Z").expect("init");
+    let operator = deployment::read_token(&made.operator_token()).expect("operator token");
+    (data, operator)
+}
+
+impl TestServer {
+    pub fn start(data: &Path, operator: &str) -> TestServer {
+        let options = ServeOptions { data: data.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, insecure_http: false, workers: Some(2) };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let running = encore_server::serve::start(&options).await.expect("server starts");
+                tx.send((running.addr, running.handle.clone())).expect("test waits");
+                running.wait().await.expect("server stops cleanly");
+            })
+        });
+        let (addr, handle) = rx.recv().expect("server started");
+        TestServer { addr, data: data.to_path_buf(), operator: operator.to_string(), handle, thread }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn operator(&self) -> Client {
+        Client::new(&self.base(), &self.operator)
+    }
+
+    /// A new credential's client.
+    pub fn client_as(&self, id: &str, role: Role, station: Option<&str>) -> Client {
+        let made = credentials::add(&self.data.join("credentials"), id, role, station, "2026-12-01T00:00:00Z").expect("credential");
+        Client::new(&self.base(), &made.token)
+    }
+
+    /// Stops gracefully and waits until the log is closed.
+    pub fn stop(self) {
+        let handle = self.handle.clone();
+        actix_rt::System::new().block_on(handle.stop(true));
+        self.thread.join().expect("server thread");
+    }
+}
+
+/// Runs async test code on an actix System (the client is awc).
+pub fn run<F: std::future::Future>(f: F) -> F::Output {
+    actix_rt::System::new().block_on(f)
+}
