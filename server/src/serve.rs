@@ -139,11 +139,14 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
 /// gracefully (in-flight requests finish).
 pub fn serve(options: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     actix_rt::System::new().block_on(async move {
+        // Handlers first: a signal that comes right after "listening" must
+        // stop the server gracefully, not kill the process.
+        let signals = Signals::install()?;
         let running = start(&options).await?;
         on_listening(running.addr);
         let (handle, state) = (running.handle.clone(), running.state.clone());
         actix_rt::spawn(async move {
-            let signal = wait_for_signal().await;
+            let signal = signals.first().await;
             tracing::info!(signal, "stopping: in-flight requests finish, then the log closes");
             state.metrics.stopping.store(true, Ordering::Relaxed);
             drop(state);
@@ -153,21 +156,27 @@ pub fn serve(options: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Re
     })
 }
 
-async fn wait_for_signal() -> &'static str {
-    use actix_rt::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL");
-        return std::future::pending().await;
-    };
-    first_of(term.recv(), int.recv()).await
+/// SIGTERM and SIGINT, listened for from the moment they are installed.
+struct Signals {
+    term: actix_rt::signal::unix::Signal,
+    int: actix_rt::signal::unix::Signal,
 }
 
-/// The first of two signal streams to fire.
-async fn first_of(term: impl std::future::Future, int: impl std::future::Future) -> &'static str {
-    futures_util::pin_mut!(term, int);
-    match futures_util::future::select(term, int).await {
-        futures_util::future::Either::Left(_) => "SIGTERM",
-        futures_util::future::Either::Right(_) => "SIGINT",
+impl Signals {
+    fn install() -> Result<Signals, ServeError> {
+        use actix_rt::signal::unix::{signal, SignalKind};
+        let failed = |e: std::io::Error| ServeError::Run(format!("cannot listen for SIGTERM and SIGINT: {e}"));
+        Ok(Signals { term: signal(SignalKind::terminate()).map_err(failed)?, int: signal(SignalKind::interrupt()).map_err(failed)? })
+    }
+
+    /// The name of the first one to arrive.
+    async fn first(mut self) -> &'static str {
+        let (term, int) = (self.term.recv(), self.int.recv());
+        futures_util::pin_mut!(term, int);
+        match futures_util::future::select(term, int).await {
+            futures_util::future::Either::Left(_) => "SIGTERM",
+            futures_util::future::Either::Right(_) => "SIGINT",
+        }
     }
 }
 
