@@ -17,7 +17,7 @@ use encore_server::deployment::{self, credentials, Role};
 use encore_server::Client;
 
 const CARDS: usize = 8;
-const CONTENTS: usize = 200;
+const CONTENTS: usize = 600;
 const WORKERS: usize = 16;
 
 struct Server {
@@ -100,7 +100,7 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
     let mut server = Some(server);
     let mut all: Vec<(usize, usize)> = (0..CARDS).flat_map(|i| (0..CONTENTS).map(move |j| (i, j))).collect();
     let mut acknowledged = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = Instant::now() + Duration::from_secs(60 + 10 * kills as u64);
     let mut round = 0;
     while round < kills && !all.is_empty() && Instant::now() < deadline {
         let running = server.take().unwrap_or_else(|| start(&data));
