@@ -10,7 +10,7 @@
 //! client's CPU counts against the machine, as the target asks.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,40 +101,22 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
     let base = format!("http://{addr}");
     let result = actix_rt::System::new().block_on(async move {
         setup(&Client::new(&base, &operator), cards).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|client| {
-                // Its own awc client: its own keep-alive connection.
-                let http = Client::new(&base, &player);
-                let stop = stop.clone();
-                actix_rt::spawn(async move {
-                    let mut latencies = Vec::new();
-                    let mut seq = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let (card, content) = next_purchase(client, clients, cards, seq);
-                        let t = Instant::now();
-                        let bought = http
-                            .player_purchase(&format!("b{client}-{seq}"), "player1", &Purchase { card: format!("c{card}"), content: format!("m{content}") })
-                            .await
-                            .expect("purchase");
-                        latencies.push(t.elapsed().as_micros() as u64);
-                        assert_eq!(bought.value.outcome, "licensed");
-                        seq += 1;
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        actix_rt::time::sleep(duration).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await.expect("client"));
-        }
-        let elapsed = started.elapsed();
+        // Each client its own awc client: its own keep-alive connection.
+        let http: Vec<Client> = (0..clients).map(|_| Client::new(&base, &player)).collect();
+        let figures = drive(clients, duration, move |client, seq| {
+            let http = http[client].clone();
+            async move {
+                let (card, content) = next_purchase(client, clients, cards, seq);
+                let bought = http
+                    .player_purchase(&format!("b{client}-{seq}"), "player1", &Purchase { card: format!("c{card}"), content: format!("m{content}") })
+                    .await
+                    .expect("purchase");
+                assert_eq!(bought.value.outcome, "licensed");
+            }
+        })
+        .await;
         handle.stop(true).await;
-        figures(latencies, elapsed)
+        figures
     });
     server.join().expect("server thread");
     result
@@ -157,41 +139,56 @@ fn in_process(clients: usize, cards: usize, duration: Duration) -> Figures {
             rt.open_account(&account, None, encore_domain::Money(1_000_000_000)).await.expect("open");
             rt.issue_card(&CardId::new(format!("c{c}")).expect("id"), &account, None).await.expect("issue");
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        let total = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|client| {
-                let (rt, stop, total) = (rt.clone(), stop.clone(), total.clone());
-                actix_rt::spawn(async move {
-                    let player = DeviceId::new("player1").expect("id");
-                    let mut latencies = Vec::new();
-                    let mut seq = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let (card, content) = next_purchase(client, clients, cards, seq);
-                        let chip = rt.secrets().genuine_chip(CardId::new(format!("c{card}")).expect("id"));
-                        let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
-                        let content = ContentId::new(format!("m{content}")).expect("id");
-                        let t = Instant::now();
-                        rt.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default()).await.expect("purchase");
-                        latencies.push(t.elapsed().as_micros() as u64);
-                        total.fetch_add(1, Ordering::Relaxed);
-                        seq += 1;
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        actix_rt::time::sleep(duration).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await.expect("client"));
-        }
-        let elapsed = started.elapsed();
+        let shared = rt.clone();
+        let figures = drive(clients, duration, move |client, seq| {
+            let rt = shared.clone();
+            async move {
+                let (card, content) = next_purchase(client, clients, cards, seq);
+                let chip = rt.secrets().genuine_chip(CardId::new(format!("c{card}")).expect("id"));
+                let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
+                let content = ContentId::new(format!("m{content}")).expect("id");
+                let player = DeviceId::new("player1").expect("id");
+                rt.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default()).await.expect("purchase");
+            }
+        })
+        .await;
         if let Ok(rt) = Arc::try_unwrap(rt) {
             rt.shutdown();
         }
-        figures(latencies, elapsed)
+        figures
     })
+}
+
+/// Runs `clients` concurrent loops of `purchase(client, seq)` on this thread
+/// for `duration` and measures each purchase.
+async fn drive<F, Fut>(clients: usize, duration: Duration, purchase: F) -> Figures
+where
+    F: Fn(usize, usize) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let (stop, purchase) = (stop.clone(), purchase.clone());
+            actix_rt::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut seq = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    purchase(client, seq).await;
+                    latencies.push(t.elapsed().as_micros() as u64);
+                    seq += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    actix_rt::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("client"));
+    }
+    figures(latencies, started.elapsed())
 }

@@ -12,7 +12,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use encore_actors::runtime::PurchaseContext;
 use encore_actors::Recorded;
 use encore_domain::ids::{CardId, ContentId, DeviceId, PurchaseId};
-use encore_domain::licensing::{CardRejection, DeclineReason, LicensingEvent, PurchaseOutcome};
+use encore_domain::licensing::{CardRejection, DeclineReason, LicensingEvent, PurchaseOutcome, Station, StationKind};
 use encore_domain::Event;
 
 use super::auth::Caller;
@@ -114,13 +114,7 @@ pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRe
 pub async fn kiosk_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
-    let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
-    let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
-    let purchase = purchase_id(&caller, &req)?;
-    let chip = state.runtime.secrets().genuine_chip(card);
-    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/purchases"), body: &body.0, status: StatusCode::OK };
-    let call = || state.runtime.kiosk_buy(&kiosk, &chip, &purchase, &content, PurchaseContext::default());
-    idempotency::write(&state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
+    buy(&state, &caller, &req, Station::kiosk(kiosk), &body.0).await
 }
 
 #[utoipa::path(get, path = "/v1/kiosks/{kiosk}/pending", tag = "license", params(("kiosk" = String, Path)),
@@ -130,8 +124,8 @@ pub async fn kiosk_purchase(state: web::Data<AppState>, caller: Caller, req: Htt
 pub async fn pending(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
-    let station = state.runtime.station(&encore_domain::licensing::Station::kiosk(kiosk.clone())).await?;
-    let card = station.inserted.clone().ok_or_else(|| ApiError::from(encore_actors::RuntimeError::NoCardInserted { station: encore_domain::licensing::Station::kiosk(kiosk.clone()) }))?;
+    let station = Station::kiosk(kiosk.clone());
+    let card = state.runtime.station(&station).await?.inserted.clone().ok_or(encore_actors::RuntimeError::NoCardInserted { station })?;
     let contents = state.runtime.kiosk_pending(&kiosk).await?;
     Ok(HttpResponse::Ok().json(PendingView { card: card.to_string(), contents: contents.iter().map(ToString::to_string).collect() }))
 }
@@ -157,11 +151,26 @@ pub async fn eject_card(state: web::Data<AppState>, caller: Caller, req: HttpReq
 pub async fn player_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let player = parse_id(DeviceId::new(path.clone()), &path)?;
+    buy(&state, &caller, &req, Station::player(player), &body.0).await
+}
+
+/// A purchase at a kiosk's slot or by a player: the same write, its route
+/// named after the station.
+async fn buy(state: &AppState, caller: &Caller, req: &HttpRequest, station: Station, body: &Purchase) -> Result<HttpResponse, ApiError> {
     let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
     let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
-    let purchase = purchase_id(&caller, &req)?;
+    let purchase = purchase_id(caller, req)?;
     let chip = state.runtime.secrets().genuine_chip(card);
-    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/players/{player}/purchases"), body: &body.0, status: StatusCode::OK };
-    let call = || state.runtime.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default());
-    idempotency::write(&state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
+    let route = match station.kind {
+        StationKind::Kiosk => format!("POST /v1/kiosks/{}/purchases", station.device),
+        StationKind::Player => format!("POST /v1/players/{}/purchases", station.device),
+    };
+    let write = Write { req, caller, route, body, status: StatusCode::OK };
+    let call = || async {
+        match station.kind {
+            StationKind::Kiosk => state.runtime.kiosk_buy(&station.device, &chip, &purchase, &content, PurchaseContext::default()).await,
+            StationKind::Player => state.runtime.buy_from_player(&station.device, &chip, &purchase, &content, PurchaseContext::default()).await,
+        }
+    };
+    idempotency::write(state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
 }
