@@ -8,6 +8,8 @@
 //! keep-alive connection (one awc client each) on the load generator's
 //! thread; the server runs in the same process on its own threads, so the
 //! client's CPU counts against the machine, as the target asks.
+//! `ENCORE_BENCH_WORKERS` sets the server's HTTP worker threads (default:
+//! `encore serve`'s).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,7 +91,8 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
     let operator = deployment::read_token(&made.operator_token()).expect("token");
     let player = credentials::add(&made.credentials(), "player1", Role::Device, Some("player1"), "").expect("credential").token;
     let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();
-    let options = ServeOptions { data: data.clone(), listen: "127.0.0.1:0".parse().expect("addr"), tls: None, insecure_http: false, workers: None };
+    let workers = std::env::var("ENCORE_BENCH_WORKERS").ok().and_then(|w| w.parse().ok());
+    let options = ServeOptions { data: data.clone(), listen: "127.0.0.1:0".parse().expect("addr"), tls: None, insecure_http: false, workers };
     let server = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let running = encore_server::serve::start(&options).await.expect("server");
