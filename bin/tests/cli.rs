@@ -367,3 +367,16 @@ fn serve_refuses_plain_http_off_loopback_and_stops_cleanly_on_sigterm() {
         .sum();
     assert_eq!(wal, 0, "a clean stop leaves no WAL to replay");
 }
+
+#[test]
+fn endless_or_huge_inputs_and_numbers_that_do_not_fit_are_refused_naming_them() {
+    expect_one_line_error(&["scenario", "run", "/dev/zero"], "larger than");
+    expect_one_line_error(&["kiosk", "--db", "/nonexistent-never", "--secrets-seed", "t", "--script", "/dev/zero"], "larger than");
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("big.scn");
+    std::fs::write(&script, "content list song price 1 uses 1 valid 4294967297\n").unwrap();
+    let out = encore(&["scenario", "run", s(&script)]);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("4294967297") && all.contains("too large"), "the value is named, not truncated to one day: {all}");
+}

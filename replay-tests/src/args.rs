@@ -62,13 +62,21 @@ pub fn number(word: &str, what: &str) -> Result<u64, Usage> {
     word.replace('_', "").parse().or_else(|_| usage(format!("{what} {word:?} is not a whole number")))
 }
 
+/// A whole number that must fit in 32 bits: a larger one is a usage error
+/// naming it, never truncated (`valid 4294967297` is not one day).
+pub fn number_u32(word: &str, what: &str) -> Result<u32, Usage> {
+    let n = number(word, what)?;
+    u32::try_from(n).or_else(|_| usage(format!("{what} {n} is too large (at most {})", u32::MAX)))
+}
+
 pub fn money(word: &str) -> Result<Money, Usage> {
     number(word, "amount").map(Money::minor)
 }
 
 /// `N seconds|minutes|hours|days` (singular too) as seconds.
 pub fn duration(amount: &str, unit: &str) -> Result<i64, Usage> {
-    let n = number(amount, "duration")? as i64;
+    let n = number(amount, "duration")?;
+    let n = i64::try_from(n).or_else(|_| usage(format!("duration {n} is too large")))?;
     let per = match unit.trim_end_matches('s') {
         "second" => 1,
         "minute" => 60,

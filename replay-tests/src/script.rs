@@ -57,10 +57,22 @@ pub enum ParseError {
     Unreadable { file: String, reason: String },
 }
 
+/// The largest scenario script `Script::load` reads.
+pub const MAX_SCRIPT_BYTES: u64 = 16 << 20;
+
 impl Script {
+    /// Reads a script of at most [`MAX_SCRIPT_BYTES`] (a larger file, or an
+    /// endless one like `/dev/zero`, is refused, not read into memory).
     pub fn load(path: &Path) -> Result<Script, ParseError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ParseError::Unreadable { file: path.display().to_string(), reason: e.to_string() })?;
+        use std::io::Read;
+        let unreadable = |reason: String| ParseError::Unreadable { file: path.display().to_string(), reason };
+        let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_SCRIPT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+        if bytes.len() as u64 > MAX_SCRIPT_BYTES {
+            return Err(unreadable(format!("larger than {MAX_SCRIPT_BYTES} bytes, the limit for a script")));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
         Script::parse(path, &text)
     }
 

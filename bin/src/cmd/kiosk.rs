@@ -53,11 +53,23 @@ struct Kiosk {
     failures: usize,
 }
 
+/// A kiosk script of at most 16 MiB of UTF-8 text (an endless file is refused, not read into memory).
+fn read_bounded(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    const LIMIT: u64 = 16 << 20;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(LIMIT + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > LIMIT {
+        return Err(format!("larger than {LIMIT} bytes, the limit for a script"));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
+}
+
 pub fn run(args: Args) -> Result<ExitCode, String> {
     let seed = secrets_seed(args.secrets_seed.clone());
     let script_lines: Option<Vec<String>> = match &args.script {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?;
+            let text = read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?;
             Some(text.lines().map(str::to_string).collect())
         }
         None => None,

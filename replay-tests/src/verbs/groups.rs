@@ -99,10 +99,10 @@ async fn register_user(world: &mut World, args: &Args<'_>) -> Result<Done, Failu
     let service = ServiceId::new(service).map_err(|e| Usage(e.to_string()))?;
     let mut limits = GroupLimits::default();
     if let Some(n) = args.option("max-pcs") {
-        limits.max_pcs = args::number(n, "max-pcs")? as u32;
+        limits.max_pcs = args::number_u32(n, "max-pcs")?;
     }
     if let Some(n) = args.option("max-recorders") {
-        limits.max_recorders = args::number(n, "max-recorders")? as u32;
+        limits.max_recorders = args::number_u32(n, "max-recorders")?;
     }
     let outcome = world.runtime.register_user(&user, service, limits).await?;
     world.groups.insert(name.to_string(), outcome.value.clone());
@@ -177,8 +177,8 @@ async fn acquire(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     };
     let wants_rules = ["plays", "checkouts", "valid"].iter().any(|k| args.option(k).is_some());
     let rules = if wants_rules {
-        let plays = args.option("plays").map(|n| args::number(n, "plays")).transpose()?.map(|n| n as u32);
-        let checkouts = args.option("checkouts").map(|n| args::number(n, "checkouts")).transpose()?.unwrap_or(0) as u32;
+        let plays = args.option("plays").map(|n| args::number_u32(n, "plays")).transpose()?;
+        let checkouts = args.option("checkouts").map(|n| args::number_u32(n, "checkouts")).transpose()?.unwrap_or(0);
         let valid_until = match args.option("valid") {
             Some(n) => Some(world.runtime.now().plus_secs(args::duration(n, args.option(n).unwrap_or("days"))?)),
             None => None,
@@ -195,7 +195,7 @@ async fn charisma(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let n = args::number(args.word(2, "number")?, "charisma parameter")?;
     let policy = match args.word(1, "threshold or top")? {
         "threshold" => CharismaPolicy::Threshold { threshold: n },
-        "top" => CharismaPolicy::TopN { n: n as u32 },
+        "top" => CharismaPolicy::TopN { n: u32::try_from(n).map_err(|_| Usage(format!("charisma top {n} is too large (at most {})", u32::MAX)))? },
         other => return Err(Usage(format!("charisma {other:?}: use threshold N or top N")).into()),
     };
     let points = args.option("points").map(|p| args::number(p, "points")).transpose()?.unwrap_or(1);

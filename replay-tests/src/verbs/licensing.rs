@@ -80,9 +80,9 @@ fn forge_card(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
 async fn list_content(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let content = world.content(args.word(2, "content")?)?;
     let price = args::money(args.option("price").ok_or_else(|| Usage("content list needs `price N`".into()))?)?;
-    let uses = args::number(args.option("uses").ok_or_else(|| Usage("content list needs `uses N`".into()))?, "uses")?;
-    let valid_days = args.option("valid").map(|d| args::number(d, "valid days")).transpose()?;
-    let condition = UseCondition { uses: uses.try_into().map_err(|_| Usage(format!("uses {uses} is too large")))?, valid_days: valid_days.map(|d| d as u32) };
+    let uses = args::number_u32(args.option("uses").ok_or_else(|| Usage("content list needs `uses N`".into()))?, "uses")?;
+    let valid_days = args.option("valid").map(|d| args::number_u32(d, "valid days")).transpose()?;
+    let condition = UseCondition { uses, valid_days };
     Ok(Done::from(world.runtime.list_content(&content, price, condition).await?))
 }
 
