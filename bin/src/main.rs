@@ -22,6 +22,10 @@ Exit codes:
 #[derive(Parser)]
 #[command(name = "encore", version, about = "Encore: an event-sourced ledger and actor runtime for content licensing", after_help = EXIT_CODES)]
 struct Cli {
+    /// What to log on stderr: error, warn (default), info, debug, trace, or
+    /// a RUST_LOG-style filter; RUST_LOG, when set, wins.
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "warn")]
+    log: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,11 +53,20 @@ enum Command {
     Credentials(cmd::credentials::Command),
 }
 
+/// Warnings (a poisoned log, a skipped snapshot, a recovery note) reach the
+/// operator on stderr, one line each.
+fn install_log(level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(level)).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return cmd::usage_error(error),
     };
+    install_log(&cli.log);
     let outcome = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Scenario(command) => cmd::scenario::run(command),

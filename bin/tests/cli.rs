@@ -380,3 +380,26 @@ fn endless_or_huge_inputs_and_numbers_that_do_not_fit_are_refused_naming_them() 
     assert_ne!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("4294967297") && all.contains("too large"), "the value is named, not truncated to one day: {all}");
 }
+
+#[test]
+fn audit_repair_lists_what_it_would_drop_changes_nothing_without_yes_and_repairs_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = demo(tmp.path());
+    let head: u64 = expect_exit(&["verify", "--db", s(&log)], 0).split_whitespace().nth(1).unwrap().parse().unwrap();
+    let damaged_at = head / 2;
+    encore_ledger::testing::flip_byte(&log, damaged_at, 40).unwrap();
+    let out = expect_exit(&["verify", "--db", s(&log)], 1);
+    assert!(out.contains(&format!("position {damaged_at}")), "{out}");
+    let plan = expect_exit(&["audit", "repair", "--db", s(&log)], 1);
+    assert!(plan.contains(&format!("keep: positions 1-{}", damaged_at - 1)), "{plan}");
+    assert!(plan.contains(&format!("lost: position {damaged_at} (unreadable)")), "{plan}");
+    assert!(plan.contains(&format!("drop: position {head} ")), "the last record is listed with its stream and type: {plan}");
+    assert!(plan.contains("nothing changed"), "{plan}");
+    assert!(expect_exit(&["verify", "--db", s(&log)], 1).contains("DAMAGED"), "planning changed nothing");
+    let done = expect_exit(&["audit", "repair", "--db", s(&log), "--yes"], 0);
+    assert!(done.contains(&format!("now ends at position {}", damaged_at - 1)), "{done}");
+    let verified = expect_exit(&["verify", "--db", s(&log)], 0);
+    assert!(verified.starts_with(&format!("intact: {} records", damaged_at - 1)), "{verified}");
+    assert!(log.with_file_name("log.damaged-1").join("CURRENT").exists(), "the damaged log is kept aside");
+    assert!(expect_exit(&["audit", "repair", "--db", s(&log)], 0).contains("nothing to drop"));
+}
