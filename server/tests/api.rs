@@ -119,7 +119,13 @@ fn if_match_refuses_a_write_to_an_account_that_moved_and_writes_nothing() {
         let seen = op.account("acct-1").await.unwrap();
         let version = seen.etag.expect("accounts have an ETag");
         assert_eq!(version, seen.value.version);
-        op.load("load-a", "acct-1", 10, Some(version)).await.unwrap();
+        let first = op.load("load-a", "acct-1", 10, Some(version)).await.unwrap();
+        // Its retry names the version it was made against: still answered from the log, not 412.
+        let again = op.load("load-a", "acct-1", 10, Some(version)).await.unwrap();
+        assert!(again.replayed && again.value == first.value, "{again:?}");
+        // So is a retried opening, though the account is open by now.
+        let opening = OpenAccount { account: "acct-1".into(), initial: 100, expires_at: None };
+        assert!(op.open_account("open-acct-1", &opening).await.unwrap().replayed);
         let stale = refused(op.load("load-b", "acct-1", 10, Some(version)).await);
         assert_eq!((stale.status, stale.kind.as_str()), (412, "precondition-failed"));
         let now = op.account("acct-1").await.unwrap();

@@ -5,8 +5,9 @@
 //!
 //! A retry with the same key and the same body is answered from that
 //! receipt: the same status and body, rendered from the same events, with
-//! `Idempotent-Replayed: true`; nothing runs again. The same key with another
-//! body is 422. Keys are per credential.
+//! `Idempotent-Replayed: true`; nothing is written again (its command may be
+//! decided again, and its append is refused by the receipt already there).
+//! The same key with another body is 422. Keys are per credential.
 
 use std::future::Future;
 
@@ -95,22 +96,23 @@ where
 {
     let key = idempotency_key(write.req)?;
     let scope = RequestScope::new(&write.caller.0.id, &key, digest(&write.route, write.body)?, if_match(write.req)?);
-    if let Some(answer) = replay(state, &scope, write.status, &render).await? {
-        return Ok(answer);
-    }
+    // No look-up first: a retry's command meets its own receipt when it
+    // appends (the receipt stream must be empty) and is refused there, so a
+    // first request pays nothing for idempotency. Whenever a command wrote
+    // nothing or failed (a retry decided against a state that has moved: a
+    // precondition, an account already open), the receipt is the answer if
+    // there is one.
     match request::scoped(scope.clone(), call()).await {
-        // Nothing written: perhaps because a copy of this request, racing
-        // this one, wrote first; then its receipt is the answer.
-        Ok(outcome) if outcome.events.is_empty() => match replay(state, &scope, write.status, &render).await? {
+        Ok(outcome) if !outcome.events.is_empty() => Ok(respond(write.status, &render(Some(&outcome.value), &outcome.events)?, false)),
+        Ok(outcome) => match replay(state, &scope, write.status, &render).await? {
             Some(answer) => Ok(answer),
             None => Ok(respond(write.status, &render(Some(&outcome.value), &outcome.events)?, false)),
         },
-        Ok(outcome) => Ok(respond(write.status, &render(Some(&outcome.value), &outcome.events)?, false)),
-        Err(RuntimeError::AlreadyAnswered { .. }) => match replay(state, &scope, write.status, &render).await? {
+        Err(e) => match replay(state, &scope, write.status, &render).await? {
             Some(answer) => Ok(answer),
-            None => Err(ApiError::internal("a concurrent copy of this request left no receipt")),
+            None if matches!(e, RuntimeError::AlreadyAnswered { .. }) => Err(ApiError::internal("a concurrent copy of this request left no receipt")),
+            None => Err(e.into()),
         },
-        Err(e) => Err(e.into()),
     }
 }
 
