@@ -89,6 +89,28 @@ impl Client {
         Client { http, base: base.trim_end_matches('/').to_string(), token: token.to_string() }
     }
 
+    /// A client of a server whose TLS certificate chains to `root_pem` (a
+    /// deployment's own certificate authority, or its self-signed
+    /// certificate), and to nothing else: the system's roots are not used.
+    pub fn with_root_certificate(base: &str, token: &str, root_pem: &[u8]) -> Result<Client, ClientError> {
+        let tls = |reason: String| ClientError::Transport(format!("TLS set-up: {reason}"));
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut &root_pem[..]) {
+            roots.add(cert.map_err(|e| tls(e.to_string()))?).map_err(|e| tls(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(tls("no certificate in the root file".into()));
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = awc::Connector::new().rustls_0_23(std::sync::Arc::new(config));
+        let http = awc::Client::builder().connector(connector).timeout(Duration::from_secs(30)).finish();
+        Ok(Client { http, base: base.trim_end_matches('/').to_string(), token: token.to_string() })
+    }
+
     /// The same server with another credential.
     pub fn with_token(&self, token: &str) -> Client {
         Client { http: self.http.clone(), base: self.base.clone(), token: token.to_string() }

@@ -27,6 +27,11 @@ pub fn new_deployment(dir: &Path) -> (PathBuf, String) {
 impl TestServer {
     pub fn start(data: &Path, operator: &str) -> TestServer {
         let options = ServeOptions { data: data.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, insecure_http: false, workers: Some(2) };
+        TestServer::start_with(options, operator)
+    }
+
+    pub fn start_with(options: ServeOptions, operator: &str) -> TestServer {
+        let data = options.data.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
@@ -36,7 +41,7 @@ impl TestServer {
             })
         });
         let (addr, handle) = rx.recv().expect("server started");
-        TestServer { addr, data: data.to_path_buf(), operator: operator.to_string(), handle, thread }
+        TestServer { addr, data, operator: operator.to_string(), handle, thread }
     }
 
     pub fn base(&self) -> String {
