@@ -283,6 +283,24 @@ impl Client {
         }
     }
 
+    /// An account's usage history right after `position` (`None`: the head).
+    pub async fn usage_at(&self, account: &str, position: Option<u64>) -> Result<Answer<UsageView>, ClientError> {
+        let at = position.map(|p| format!("?position={p}")).unwrap_or_default();
+        self.get(&format!("/v1/projections/usage/{}{at}", segment(account))).await
+    }
+
+    /// A content's purchases and plays right after `position` (`None`: the head).
+    pub async fn content_usage_at(&self, content: &str, position: Option<u64>) -> Result<Answer<ContentUsageView>, ClientError> {
+        let at = position.map(|p| format!("?position={p}")).unwrap_or_default();
+        self.get(&format!("/v1/projections/contents/{}{at}", segment(content))).await
+    }
+
+    /// The charisma rankings right after `position` (`None`: the head).
+    pub async fn charisma_at(&self, position: Option<u64>) -> Result<Answer<CharismaView>, ClientError> {
+        let at = position.map(|p| format!("?position={p}")).unwrap_or_default();
+        self.get(&format!("/v1/projections/charisma{at}")).await
+    }
+
     /// Reads the log subscription from `after` until `count` records have
     /// arrived (or the stream ends), for catch-up readers and tests.
     pub async fn subscribe_collect(&self, after: u64, count: usize) -> Result<Vec<RecordView>, ClientError> {

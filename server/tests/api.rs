@@ -63,6 +63,11 @@ fn a_kiosk_visit_over_http_charges_once_and_writes_the_license_onto_the_card() {
         assert_eq!(balances.accounts.iter().find(|a| a.account == "acct-1").map(|a| (a.balance, a.declines)), Some((1_000, 1)));
         let before_refund = op.balances_at(Some(refunded.events[0].position - 1)).await.unwrap().value;
         assert_eq!(before_refund.accounts.iter().find(|a| a.account == "acct-1").map(|a| a.balance), Some(700), "balances as of a past position");
+        let uses = op.usage_at("acct-1", None).await.unwrap().value.uses;
+        assert_eq!(uses.iter().map(|u| (u.kind.as_str(), u.content.as_str())).collect::<Vec<_>>(), [("bought", "song-1")]);
+        assert_eq!(op.content_usage_at("song-1", None).await.unwrap().value.purchases, 1);
+        assert!(op.usage_at("acct-1", Some(1)).await.unwrap().value.uses.is_empty(), "usage as of the first record: nothing bought yet");
+        assert!(op.charisma_at(None).await.unwrap().value.charisma.is_empty());
         // The log read three ways agrees: pages, a stream, and the live subscription.
         let page = op.log(1, 1000).await.unwrap().value;
         let account_stream = op.stream("account-acct-1", 1, 1000).await.unwrap();

@@ -58,6 +58,9 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/log/subscribe", template: "/v1/log/subscribe", body: None, roles: &[Role::Auditor], station: None },
     Route { method: "GET", path: "/v1/verify", template: "/v1/verify", body: None, roles: &[Role::Auditor], station: None },
     Route { method: "GET", path: "/v1/projections/balances", template: "/v1/projections/balances", body: None, roles: &[Role::Auditor], station: None },
+    Route { method: "GET", path: "/v1/projections/usage/acct-1", template: "/v1/projections/usage/{account}", body: None, roles: &[Role::Auditor], station: None },
+    Route { method: "GET", path: "/v1/projections/contents/song-1", template: "/v1/projections/contents/{content}", body: None, roles: &[Role::Auditor], station: None },
+    Route { method: "GET", path: "/v1/projections/charisma", template: "/v1/projections/charisma", body: None, roles: &[Role::Auditor], station: None },
 ];
 
 /// Routes open to anyone: they carry no data.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::http::header::HeaderValue;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use encore_ledger::{Direction, Record, StreamId};
-use encore_projections::Balances;
+use encore_projections::{Balances, CharismaRankings, UsageHistory, UsageKind};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -187,35 +187,111 @@ pub struct AsOfQuery {
     pub time: Option<String>,
 }
 
+/// Which moment an as-of query names: right after a position (the head when
+/// neither is given), or a time.
+fn moment(query: &AsOfQuery) -> Result<Result<u64, encore_domain::Timestamp>, ApiError> {
+    match (&query.position, &query.time) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request("bad-moment", "give position or time, not both")),
+        (_, Some(time)) => Ok(Err(parse_time(time)?)),
+        (position, None) => Ok(Ok(position.unwrap_or(u64::MAX))),
+    }
+}
+
+/// A projection replayed from zero to the moment (on the blocking pool).
+async fn project<P: encore_projections::Projection + Send + 'static>(
+    state: &AppState,
+    query: &AsOfQuery,
+) -> Result<encore_projections::Projected<P>, ApiError> {
+    let moment = moment(query)?;
+    let ledger = state.runtime.ledger().clone();
+    blocking(move || {
+        let head = ledger.head().position;
+        match moment {
+            Ok(position) if position > head && position != u64::MAX => {
+                Err(ApiError::bad_request("bad-position", format!("the log ends at position {head}")).with_value(position.to_string()))
+            }
+            Ok(position) => encore_projections::as_of_position::<P>(&ledger, position.min(head)).map_err(|e| ApiError::internal(e.to_string())),
+            Err(time) => encore_projections::as_of_time::<P>(&ledger, time.micros()).map_err(|e| ApiError::internal(e.to_string())),
+        }
+    })
+    .await
+}
+
 #[utoipa::path(get, path = "/v1/projections/balances", tag = "log", params(AsOfQuery),
     responses((status = 200, body = BalancesView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 #[get("/v1/projections/balances")]
 pub async fn balances(state: web::Data<AppState>, caller: Caller, query: web::Query<AsOfQuery>) -> Result<HttpResponse, ApiError> {
     caller.allow(&[Role::Auditor])?;
-    let ledger = state.runtime.ledger().clone();
-    let moment = match (&query.position, &query.time) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("bad-moment", "give position or time, not both")),
-        (_, Some(time)) => Err(parse_time(time)?),
-        (position, None) => Ok(position.unwrap_or(u64::MAX)),
-    };
-    let view = blocking(move || {
-        let head = ledger.head().position;
-        let projected = match moment {
-            Ok(position) if position > head && position != u64::MAX => {
-                return Err(ApiError::bad_request("bad-position", format!("the log ends at position {head}")).with_value(position.to_string()))
+    let projected = project::<Balances>(&state, &query).await?;
+    let accounts = projected
+        .state
+        .accounts()
+        .map(|(id, b)| BalanceRow { account: id.to_string(), balance: b.balance.0, loaded: b.loaded.0, charged: b.charged.0, declines: b.declines })
+        .collect();
+    Ok(HttpResponse::Ok().json(BalancesView { position: projected.position, accounts }))
+}
+
+#[utoipa::path(get, path = "/v1/projections/usage/{account}", tag = "log", params(("account" = String, Path), AsOfQuery),
+    responses((status = 200, body = UsageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/v1/projections/usage/{account}")]
+pub async fn usage(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, query: web::Query<AsOfQuery>) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Auditor])?;
+    let account = super::parse_id(encore_domain::ids::AccountId::new(path.clone()), &path)?;
+    let projected = project::<UsageHistory>(&state, &query).await?;
+    let uses = projected
+        .state
+        .history(&account)
+        .map(|u| UseRow {
+            position: u.position,
+            at: render_time(u.at),
+            kind: match u.kind {
+                UsageKind::Bought => "bought",
+                UsageKind::Played => "played",
             }
-            Ok(position) => encore_projections::as_of_position::<Balances>(&ledger, position.min(head)),
-            Err(time) => encore_projections::as_of_time::<Balances>(&ledger, time.micros()),
-        }
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-        let accounts = projected
-            .state
-            .accounts()
-            .map(|(id, b)| BalanceRow { account: id.to_string(), balance: b.balance.0, loaded: b.loaded.0, charged: b.charged.0, declines: b.declines })
-            .collect();
-        Ok(BalancesView { position: projected.position, accounts })
-    })
-    .await?;
+            .into(),
+            content: u.content.to_string(),
+            station: u.station.to_string(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(UsageView { account: account.to_string(), position: projected.position, uses }))
+}
+
+#[utoipa::path(get, path = "/v1/projections/contents/{content}", tag = "log", params(("content" = String, Path), AsOfQuery),
+    responses((status = 200, body = ContentUsageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/v1/projections/contents/{content}")]
+pub async fn content_usage(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, query: web::Query<AsOfQuery>) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Auditor])?;
+    let content = super::parse_id(encore_domain::ids::ContentId::new(path.clone()), &path)?;
+    let projected = project::<UsageHistory>(&state, &query).await?;
+    let used = projected.state.content(&content);
+    let view = ContentUsageView {
+        content: content.to_string(),
+        position: projected.position,
+        purchases: used.purchases,
+        plays: used.plays,
+        device_plays: used.device_plays,
+        shares: used.shares,
+    };
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[utoipa::path(get, path = "/v1/projections/charisma", tag = "log", params(AsOfQuery),
+    responses((status = 200, body = CharismaView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/v1/projections/charisma")]
+pub async fn charisma(state: web::Data<AppState>, caller: Caller, query: web::Query<AsOfQuery>) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Auditor])?;
+    let projected = project::<CharismaRankings>(&state, &query).await?;
+    let list = projected.state.charisma_list();
+    let standings = projected
+        .state
+        .standings()
+        .into_iter()
+        .map(|s| StandingRow { charisma: list.contains(&s.group), group: s.group.to_string(), reliability: s.reliability, rank: s.rank })
+        .collect();
+    let view = CharismaView { position: projected.position, standings, charisma: list.iter().map(ToString::to_string).collect() };
     Ok(HttpResponse::Ok().json(view))
 }

@@ -8,7 +8,7 @@
 //! | [`catalogue`] | `/v1/contents`, `/v1/contents/{id}` |
 //! | [`stations`] | `/v1/kiosks/{id}/card`, `/v1/kiosks/{id}/pending`, `/v1/kiosks/{id}/purchases`, `/v1/kiosks/{id}/eject`, `/v1/players/{id}/purchases` |
 //! | [`groups`] | `/v1/users`, `/v1/groups/{id}`, `/v1/groups/{id}/devices`, `/v1/groups/{id}/devices/{device}/deregister`, `/v1/groups/{id}/certificates`, `/v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/certificates`, `/v1/devices/{id}/favorites`, `/v1/devices/{id}/favorites/upload`, `/v1/devices/{id}/favorites/forward`, `/v1/devices/{id}/reputation/sync`, `/v1/distribution`, `/v1/distribution/policy`, `/v1/distribution/rewards` |
-//! | [`log`] | `/v1/log`, `/v1/streams/{id}`, `/v1/log/subscribe` (SSE), `/v1/verify`, `/v1/projections/balances` |
+//! | [`log`] | `/v1/log`, `/v1/streams/{id}`, `/v1/log/subscribe` (SSE), `/v1/verify`, `/v1/projections/balances`, `/v1/projections/usage/{account}`, `/v1/projections/contents/{content}`, `/v1/projections/charisma` |
 //! | [`ops`] | `/healthz`, `/readyz`, `/metrics`, `/openapi.json` |
 //! | [`types`] | request and response bodies, shared with the client |
 //! | [`openapi`] | the generated OpenAPI document |
@@ -138,6 +138,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(log::subscribe)
         .service(log::verify)
         .service(log::balances)
+        .service(log::usage)
+        .service(log::content_usage)
+        .service(log::charisma)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)

@@ -19,7 +19,7 @@ use super::{accounts, catalogue, groups, log, ops, stations, types};
         groups::deregister_device, groups::issue_certificate, groups::group_certificates, groups::accept_certificate,
         groups::press_favorite, groups::upload_favorites, groups::forward_favorites, groups::sync_reputation,
         groups::get_distribution, groups::configure_distribution, groups::set_reward,
-        log::read_log, log::read_stream, log::subscribe, log::verify, log::balances,
+        log::read_log, log::read_stream, log::subscribe, log::verify, log::balances, log::usage, log::content_usage, log::charisma,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(
@@ -28,7 +28,8 @@ use super::{accounts, catalogue, groups, log, ops, stations, types};
         types::RecordPage, types::VerifyView, types::BalanceRow, types::BalancesView, types::Health, stations::InsertCard,
         types::RegisterUser, types::UserRegisteredView, types::GroupView, types::ProvisionDevice, types::DeviceView, types::RegisterDevice,
         types::IssueCertificate, types::CertificateView, types::CertificatesView, types::AcceptCertificate, types::UploadFavorites,
-        types::ReliabilityRow, types::DistributionView, types::ConfigureDistribution, types::SetReward,
+        types::ReliabilityRow, types::DistributionView, types::ConfigureDistribution, types::SetReward, types::UseRow, types::UsageView,
+        types::ContentUsageView, types::StandingRow, types::CharismaView,
     )),
     modifiers(&BearerAuth, &Problems),
     tags((name = "accounting"), (name = "license"), (name = "groups"), (name = "distribution"), (name = "log"), (name = "operations")),

@@ -211,6 +211,51 @@ pub struct BalancesView {
     pub accounts: Vec<BalanceRow>,
 }
 
+/// One use of a content by an account, in log order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UseRow {
+    pub position: u64,
+    pub at: String,
+    /// `bought` or `played`.
+    pub kind: String,
+    pub content: String,
+    pub station: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsageView {
+    pub account: String,
+    /// The log position the projection was computed at.
+    pub position: u64,
+    pub uses: Vec<UseRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContentUsageView {
+    pub content: String,
+    pub position: u64,
+    pub purchases: u64,
+    pub plays: u64,
+    pub device_plays: u64,
+    pub shares: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StandingRow {
+    pub group: String,
+    pub reliability: u64,
+    /// 1 = the highest reliability.
+    pub rank: u32,
+    pub charisma: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CharismaView {
+    pub position: u64,
+    pub standings: Vec<StandingRow>,
+    pub charisma: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
