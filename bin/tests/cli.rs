@@ -204,7 +204,9 @@ fn export_round_trips_through_verify_export_and_a_tampered_export_fails() {
 #[test]
 fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiosk");
+    let data = tmp.path().join("kiosk");
+    expect_exit(&["init", "--data", s(&data)], 0);
+    let db = data.join("log");
     let day1 = tmp.path().join("day1.txt");
     std::fs::write(
         &day1,
@@ -212,7 +214,7 @@ fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
          content list song-1 price 300 uses 3\ncatalogue\ninsert card-1\nchoose song-1\nbuy\neject\nquit\n",
     )
     .unwrap();
-    let out = expect_exit(&["kiosk", "--db", s(&db), "--script", s(&day1), "--secrets-seed", "test seed"], 0);
+    let out = expect_exit(&["kiosk", "--data", s(&data), "--script", s(&day1)], 0);
     assert!(out.contains("log at position 0"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("insert card-1: CardInserted")), "{out}");
     assert!(out.lines().any(|l| l.starts_with("buy: Charged LicenseIssued LicenseWrittenToCard")), "{out}");
@@ -224,7 +226,7 @@ fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
 
     let day2 = tmp.path().join("day2.txt");
     std::fs::write(&day2, "content list song-2 price 200 uses 1\ninsert card-1\nchoose song-2\nbuy\neject\nclock advance 1 day\n").unwrap();
-    let out = encore(&["kiosk", "--db", s(&db), "--script", s(&day2), "--secrets-seed", "test seed"]);
+    let out = encore(&["kiosk", "--data", s(&data), "--script", s(&day2)]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "the refused clock line fails the script:\n{text}");
     let first_head = head(&text);
@@ -239,13 +241,17 @@ fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
 }
 
 #[test]
-fn the_kiosk_warns_when_it_uses_the_development_seed() {
+fn the_kiosk_takes_its_secrets_from_a_deployment_never_from_a_seed() {
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("s.txt");
     std::fs::write(&script, "help\n").unwrap();
-    let out = encore(&["kiosk", "--db", s(&tmp.path().join("k")), "--script", s(&script)]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("development seed"), "{}", stderr(&out));
+    expect_one_line_error(&["kiosk", "--data", s(&tmp.path().join("k")), "--script", s(&script)], "not an Encore deployment");
+    expect_one_line_error(&["kiosk", "--data", s(&tmp.path().join("k")), "--secrets-seed", "x"], "--secrets-seed");
+    let data = tmp.path().join("k");
+    expect_exit(&["init", "--data", s(&data)], 0);
+    let out = encore(&["kiosk", "--data", s(&data), "--script", s(&script)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "no warning, no seed: {}", stderr(&out));
 }
 
 #[test]
@@ -371,7 +377,7 @@ fn serve_refuses_plain_http_off_loopback_and_stops_cleanly_on_sigterm() {
 #[test]
 fn endless_or_huge_inputs_and_numbers_that_do_not_fit_are_refused_naming_them() {
     expect_one_line_error(&["scenario", "run", "/dev/zero"], "larger than");
-    expect_one_line_error(&["kiosk", "--db", "/nonexistent-never", "--secrets-seed", "t", "--script", "/dev/zero"], "larger than");
+    expect_one_line_error(&["kiosk", "--data", "/nonexistent-never", "--script", "/dev/zero"], "larger than");
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("big.scn");
     std::fs::write(&script, "content list song price 1 uses 1 valid 4294967297\n").unwrap();

@@ -1,7 +1,10 @@
-//! `encore kiosk --db DIR [--script FILE] [--kiosk NAME]`: the embedded
-//! runtime of a license vending machine. It keeps its own persistent log at
-//! DIR (a restart continues it), runs the actors on the system clock, and
-//! reads one command per line from a script, or stdin (a terminal or a pipe):
+//! `encore kiosk --data DIR [--script FILE] [--kiosk NAME]`: the embedded
+//! runtime of a license vending machine. DIR is a deployment of its own
+//! (`encore init --data DIR`): its log (a restart continues it) and its
+//! keystore, whose secrets were drawn at random when it was made; no secret
+//! or seed is taken from the command line, the environment or the source.
+//! It runs the actors on the system clock and reads one command per line
+//! from a script, or stdin (a terminal or a pipe):
 //!
 //! * customers: `insert CARD`, `choose CONTENT`, `buy`, `eject`, `catalogue`,
 //!   `help`, `quit`; these become `kiosk insert/buy/eject` scenario lines for
@@ -16,33 +19,26 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use encore_actors::{ManualClock, Secrets, SystemClock};
+use encore_actors::{ManualClock, SystemClock};
 use encore_domain::licensing::LicensingEvent;
 use encore_domain::{Event, EventCodec};
 use encore_ledger::{Ledger, LedgerOptions};
 use encore_replay_tests::{Script, Session, START};
-
-/// The secrets seed used when none is given: for development only.
-const DEV_SEED: &str = "encore development kiosk seed";
 
 const HELP: &str = "customer: insert CARD | choose CONTENT | buy | eject | catalogue | help | quit; \
 operator: account open ACCOUNT [balance N] | load ACCOUNT N | card issue CARD account ACCOUNT | content list CONTENT price N uses N [valid N days]";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The kiosk's own log directory (created if missing; a restart continues it).
+    /// The kiosk's deployment directory (`encore init --data DIR` makes one; a restart continues its log).
     #[arg(long)]
-    pub db: PathBuf,
+    pub data: PathBuf,
     /// Read commands from this file instead of stdin.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// This kiosk's name.
     #[arg(long, value_name = "NAME", default_value = "kiosk-1")]
     pub kiosk: String,
-    /// The seed the secrets (issuer, license server, device keys) derive from;
-    /// else env ENCORE_SECRETS_SEED; else a development seed (with a warning).
-    #[arg(long, value_name = "SEED")]
-    pub secrets_seed: Option<String>,
 }
 
 /// What the kiosk remembers between lines.
@@ -66,7 +62,6 @@ fn read_bounded(path: &std::path::Path) -> Result<String, String> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let seed = secrets_seed(args.secrets_seed.clone());
     let script_lines: Option<Vec<String>> = match &args.script {
         Some(path) => {
             let text = read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?;
@@ -74,13 +69,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
         None => None,
     };
-    let ledger = Ledger::open(&args.db, LedgerOptions::default()).map_err(|e| format!("cannot open the kiosk log {}: {e}", args.db.display()))?;
+    let deployment = encore_server::deployment::open(&args.data).map_err(|e| e.to_string())?;
+    let secrets = encore_server::deployment::keystore::load(&deployment.keystore()).map_err(|e| e.to_string())?;
+    let log = deployment.log();
+    let ledger = Ledger::open(&log, LedgerOptions::default()).map_err(|e| format!("cannot open the kiosk log {}: {e}", log.display()))?;
     let source = args.script.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stdin".into());
     let mut kiosk = Kiosk { name: args.kiosk.clone(), source, chosen: None, failures: 0 };
-    println!("kiosk {} on {} (log at position {})", args.kiosk, args.db.display(), ledger.head().position);
+    println!("kiosk {} on {} (log at position {})", args.kiosk, log.display(), ledger.head().position);
     let system = actix_rt::System::new();
     system.block_on(async {
-        let mut session = Session::open(ledger, Arc::new(SystemClock), Arc::new(ManualClock::new(START)), Secrets::from_seed(seed.as_bytes()));
+        let mut session = Session::open(ledger, Arc::new(SystemClock), Arc::new(ManualClock::new(START)), secrets);
         let mut number = 0;
         loop {
             let line = match &script_lines {
@@ -96,14 +94,6 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         session.close();
     });
     Ok(if args.script.is_some() && kiosk.failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn secrets_seed(flag: Option<String>) -> String {
-    if let Some(seed) = flag.or_else(|| std::env::var("ENCORE_SECRETS_SEED").ok()).filter(|s| !s.is_empty()) {
-        return seed;
-    }
-    eprintln!("encore: warning: no --secrets-seed or ENCORE_SECRETS_SEED; using the development seed (never in production)");
-    DEV_SEED.to_string()
 }
 
 async fn read_stdin_line() -> Option<String> {
