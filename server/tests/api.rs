@@ -7,14 +7,7 @@ mod common;
 use common::*;
 use encore_server::api::types::*;
 use encore_server::deployment::Role;
-use encore_server::{Client, ClientError};
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
-    match result {
-        Err(ClientError::Refused(problem)) => problem,
-        other => panic!("expected a problem, got {other:?}"),
-    }
-}
+use encore_server::Client;
 
 async fn setup_shop(op: &Client, account: &str, balance: u64) {
     op.open_account(&format!("open-{account}"), &OpenAccount { account: account.into(), initial: balance, expires_at: None }).await.unwrap();

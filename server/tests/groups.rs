@@ -8,14 +8,6 @@ mod common;
 use common::*;
 use encore_server::api::types::*;
 use encore_server::deployment::Role;
-use encore_server::ClientError;
-
-fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
-    match result {
-        Err(ClientError::Refused(problem)) => problem,
-        other => panic!("expected a problem, got {other:?}"),
-    }
-}
 
 fn types(written: &Written) -> Vec<&str> {
     written.events.iter().map(|e| e.event_type.as_str()).collect()

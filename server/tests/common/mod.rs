@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use encore_server::deployment::{self, credentials, Role};
-use encore_server::{Client, ServeOptions};
+use encore_server::api::types::Problem;
+use encore_server::{Client, ClientError, ServeOptions};
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -69,4 +70,12 @@ impl TestServer {
 /// Runs async test code on an actix System (the client is awc).
 pub fn run<F: std::future::Future>(f: F) -> F::Output {
     actix_rt::System::new().block_on(f)
+}
+
+/// The problem a refused call answered (panics on any other outcome).
+pub fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
+    match result {
+        Err(ClientError::Refused(problem)) => problem,
+        other => panic!("expected a problem, got {other:?}"),
+    }
 }
