@@ -375,11 +375,11 @@ fn encode(decision: &Decision<Event>, key: &[u8], scope: Option<&RequestScope>, 
         });
     }
     if let Some(scope) = scope {
-        let covered: Vec<(String, u64)> =
-            appends.iter().flat_map(|a| (1..=a.events.len() as u64).map(move |i| (a.stream.as_str().to_string(), match a.expected {
-                ExpectedVersion::Exact(v) => v + i,
-                _ => i,
-            }))).collect();
+        let covered: Vec<(String, u64)> = decision
+            .appends
+            .iter()
+            .flat_map(|a| (1..=a.events.len() as u64).map(move |i| (a.stream.clone(), a.expected_version + i)))
+            .collect();
         appends.push(request::receipt_append(scope, &covered, recorded_at.micros(), correlation)?);
     }
     Ok(appends)
