@@ -335,12 +335,22 @@ impl Client {
         self.get("/healthz").await
     }
 
+    /// Readiness: 200 `ready`, or 503 with `poisoned` or `stopping` (an
+    /// answer too, not an error).
     pub async fn ready(&self) -> Result<Answer<Health>, ClientError> {
-        self.get("/readyz").await
+        answer_accepting(self.http.get(self.url("/readyz")).send().await, &[503]).await
     }
 }
 
 async fn answer<T: DeserializeOwned, S>(sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> Result<Answer<T>, ClientError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    answer_accepting(sent, &[]).await
+}
+
+/// An answer whose status is 2xx or one of `also`, decoded as `T`.
+async fn answer_accepting<T: DeserializeOwned, S>(sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>, also: &[u16]) -> Result<Answer<T>, ClientError>
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
 {
@@ -349,7 +359,7 @@ where
     let etag = response.headers().get("ETag").and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse().ok());
     let replayed = response.headers().get(REPLAYED).is_some_and(|v| v == "true");
     let body = response.body().limit(MAX_RESPONSE_BYTES).await.map_err(|e| ClientError::Transport(e.to_string()))?;
-    if !(200..300).contains(&status) {
+    if !(200..300).contains(&status) && !also.contains(&status) {
         return Err(problem_or_unexpected(status, &body));
     }
     let value = serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected { status, reason: e.to_string() })?;

@@ -56,6 +56,12 @@ pub struct Running {
 }
 
 impl Running {
+    /// The deployment's log, as this server has it open (for embedding and
+    /// tests; a handle kept past the server's stop keeps the files open).
+    pub fn ledger(&self) -> encore_ledger::Ledger {
+        self.state.runtime.ledger().clone()
+    }
+
     /// Serves until stopped (a signal, or `handle.stop(true)`), then stops
     /// the runtime and closes the log.
     pub async fn wait(self) -> Result<(), ServeError> {

@@ -14,6 +14,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub data: PathBuf,
     pub operator: String,
+    /// The server's log (dropped before the server stops).
+    pub ledger: Option<encore_ledger::Ledger>,
     handle: actix_web::dev::ServerHandle,
     thread: std::thread::JoinHandle<()>,
 }
@@ -37,12 +39,12 @@ impl TestServer {
         let thread = std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let running = encore_server::serve::start(&options).await.expect("server starts");
-                tx.send((running.addr, running.handle.clone())).expect("test waits");
+                tx.send((running.addr, running.handle.clone(), running.ledger())).expect("test waits");
                 running.wait().await.expect("server stops cleanly");
             })
         });
-        let (addr, handle) = rx.recv().expect("server started");
-        TestServer { addr, data, operator: operator.to_string(), handle, thread }
+        let (addr, handle, ledger) = rx.recv().expect("server started");
+        TestServer { addr, data, operator: operator.to_string(), ledger: Some(ledger), handle, thread }
     }
 
     pub fn base(&self) -> String {
@@ -60,7 +62,8 @@ impl TestServer {
     }
 
     /// Stops gracefully and waits until the log is closed.
-    pub fn stop(self) {
+    pub fn stop(mut self) {
+        drop(self.ledger.take());
         let handle = self.handle.clone();
         actix_rt::System::new().block_on(handle.stop(true));
         self.thread.join().expect("server thread");
