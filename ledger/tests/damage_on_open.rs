@@ -28,7 +28,7 @@ fn crash_image(appends: u128) -> (tempfile::TempDir, PathBuf, Head) {
     fill(&log, appends);
     let head = log.head();
     let image = dir.path().join("image");
-    copy_dir(&log.path().to_path_buf(), &image);
+    copy_dir(log.path(), &image);
     drop(log);
     assert!(wal_files(&image).iter().any(|f| std::fs::metadata(f).unwrap().len() > 0), "the image holds its records in the WAL");
     (dir, image, head)

@@ -24,7 +24,7 @@ const MAX_RESPONSE_BYTES: usize = 64 << 20;
 pub enum ClientError {
     /// The server answered with a problem (nothing was written).
     #[error("{} {}: {}", .0.status, .0.kind, .0.detail)]
-    Refused(Problem),
+    Refused(Box<Problem>),
     /// No answer: connection refused, reset or timed out. The request may or
     /// may not have been carried out: retry it with the same key.
     #[error("no answer from the server: {0}")]
@@ -368,7 +368,7 @@ where
 
 fn problem_or_unexpected(status: u16, body: &[u8]) -> ClientError {
     match serde_json::from_slice::<Problem>(body) {
-        Ok(problem) => ClientError::Refused(problem),
+        Ok(problem) => ClientError::Refused(Box::new(problem)),
         Err(_) => ClientError::Unexpected { status, reason: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned() },
     }
 }

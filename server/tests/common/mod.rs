@@ -78,7 +78,7 @@ pub fn run<F: std::future::Future>(f: F) -> F::Output {
 /// The problem a refused call answered (panics on any other outcome).
 pub fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
     match result {
-        Err(ClientError::Refused(problem)) => problem,
+        Err(ClientError::Refused(problem)) => *problem,
         other => panic!("expected a problem, got {other:?}"),
     }
 }
