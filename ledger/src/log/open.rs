@@ -88,7 +88,7 @@ fn open_watermark(db: &DB, path: &Path, head: Head, read_only: bool) -> Result<(
 
 /// The recovered head must reach the acknowledged position, and the record
 /// there must be the one that was acknowledged.
-pub(crate) fn check_against_watermark(db: &DB, path: &Path, head: Head, acknowledged: Acknowledged) -> Result<(), OpenError> {
+fn check_against_watermark(db: &DB, path: &Path, head: Head, acknowledged: Acknowledged) -> Result<(), OpenError> {
     if head.position < acknowledged.position {
         return Err(OpenError::AcknowledgedRecordsLost { path: path.to_path_buf(), acknowledged: acknowledged.position, recovered: head.position });
     }
@@ -111,7 +111,7 @@ fn has_watermark(db: &DB, path: &Path) -> Result<bool, OpenError> {
 
 /// Records in the metadata that this log keeps a watermark, so that a
 /// missing file is refused rather than started afresh.
-fn mark_watermark(db: &DB, path: &Path) -> Result<(), OpenError> {
+pub(crate) fn mark_watermark(db: &DB, path: &Path) -> Result<(), OpenError> {
     let meta = cf(db, CF_META, path)?;
     let mut opts = rocksdb::WriteOptions::default();
     opts.set_sync(true);
@@ -146,7 +146,7 @@ fn staging_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(name)
 }
 
-fn sync_parent(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn sync_parent(path: &Path) -> Result<(), OpenError> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| storage(parent, e.to_string()))
 }
@@ -257,7 +257,7 @@ fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<
     Ok(())
 }
 
-fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
+pub(crate) fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
     let meta = cf(db, CF_META, path)?;
     let mut batch = rocksdb::WriteBatch::default();
     batch.put_cf(meta, META_FORMAT_KEY, LOG_FORMAT_VERSION.to_le_bytes());
@@ -268,7 +268,7 @@ fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
 }
 
 /// The head is the newest record; its own hash is checked before the chain continues from it.
-pub(crate) fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
+fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
     let records = cf(db, CF_RECORDS, path)?;
     let mut it = db.raw_iterator_cf(records);
     it.seek_to_last();

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rocksdb::{DBRecoveryMode, IteratorMode, WriteBatch, WriteOptions, DB};
 
 use super::keys::*;
-use super::open::{cf, open_db};
+use super::open::{cf, mark_watermark, open_db, sync_parent, write_identity};
 use super::watermark::{self, Watermark};
 use super::LedgerOptions;
 use crate::error::OpenError;
@@ -140,8 +140,7 @@ pub fn apply_repair(plan: &RepairPlan) -> Result<PathBuf, OpenError> {
     let aside = (1..).map(|n| sibling(path, &format!("damaged-{n}"))).find(|p| !p.exists()).unwrap_or_else(|| sibling(path, "damaged"));
     std::fs::rename(path, &aside).map_err(|e| io(path, e))?;
     std::fs::rename(&staging, path).map_err(|e| io(path, e))?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| io(parent, e))?;
+    sync_parent(path)?;
     tracing::warn!(path = %path.display(), kept = plan.keep.position, aside = %aside.display(), "log repaired");
     Ok(aside)
 }
@@ -149,14 +148,13 @@ pub fn apply_repair(plan: &RepairPlan) -> Result<PathBuf, OpenError> {
 /// Copies records 1..=keep byte for byte, with their index entries derived
 /// again, and the log's identity; every batch synced.
 fn copy_kept(old: &DB, new: &DB, staging: &Path, keep: Head) -> Result<(), OpenError> {
-    let (records, index, heads, ids, meta) =
-        (cf(new, CF_RECORDS, staging)?, cf(new, CF_STREAM_INDEX, staging)?, cf(new, CF_STREAM_HEADS, staging)?, cf(new, CF_EVENT_IDS, staging)?, cf(new, CF_META, staging)?);
+    write_identity(new, staging)?;
+    mark_watermark(new, staging)?;
+    let (records, index, heads, ids) =
+        (cf(new, CF_RECORDS, staging)?, cf(new, CF_STREAM_INDEX, staging)?, cf(new, CF_STREAM_HEADS, staging)?, cf(new, CF_EVENT_IDS, staging)?);
     let mut options = WriteOptions::default();
     options.set_sync(true);
     let mut batch = WriteBatch::default();
-    batch.put_cf(meta, META_FORMAT_KEY, LOG_FORMAT_VERSION.to_le_bytes());
-    batch.put_cf(meta, META_MAGIC_KEY, META_MAGIC);
-    batch.put_cf(meta, META_WATERMARK_KEY, b"1");
     let mut heads_seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for item in old.iterator_cf(cf(old, CF_RECORDS, staging)?, IteratorMode::Start) {
         let (key, value) = item.map_err(|e| storage(staging, e))?;
