@@ -163,7 +163,7 @@ impl Workload {
             let condition = UseCondition { uses: 1 + (self.rng.next_u64() % 5) as u32, valid_days: None };
             let sealed_key = SealedContentKey(blake3::hash(content.as_str().as_bytes()).as_bytes().to_vec());
             let at = self.tick();
-            let listed = ContentListed { content: content.clone(), price: Money(price), condition, sealed_key, at: Timestamp(at) };
+            let listed = ContentListed { content: content.clone(), price: Money(price), condition, sealed_key, at: Timestamp(at), title: None, file: None };
             ops.push(Op { at, appends: vec![(format!("content-{content}"), vec![Event::Licensing(listed.into())])] });
             self.contents.push((content, price, condition));
         }

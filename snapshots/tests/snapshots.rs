@@ -275,7 +275,7 @@ fn no_key_material_in_snapshots() {
     let events: Vec<(&str, Event)> = vec![
         ("card-c1", lic(CardIssued { card: card.clone(), account, expires_at: None, key_check: device_key.key_check(), at: t }.into())),
         ("card-c1", lic(LicenseWrittenToCard { card: card.clone(), content: content.clone(), purchase: PurchaseId::new("p1").unwrap(), terms, sealed, station: kiosk, at: t }.into())),
-        ("content-s1", lic(ContentListed { content, price: Money(100), condition: UseCondition { uses: 3, valid_days: None }, sealed_key, at: t }.into())),
+        ("content-s1", lic(ContentListed { content, price: Money(100), condition: UseCondition { uses: 3, valid_days: None }, sealed_key, at: t, title: None, file: None }.into())),
         ("device-pd1", Event::Groups(GroupEvent::DeviceProvisioned { device: pd, kind: DeviceKind::Pd, list: SourceIdList::new(), icv })),
     ];
     for (i, (stream, event)) in events.iter().enumerate() {

@@ -42,7 +42,7 @@ pub fn licensing_events() -> Vec<LicensingEvent> {
         Charged { account: account(), purchase: purchase(), content: content.clone(), card: card(), station: kiosk(), amount: Money(120), balance_after: Money(380), at }.into(),
         ChargeDeclined { account: account(), purchase: purchase(), content: content.clone(), card: card(), station: kiosk(), amount: Money(900), balance: Money(380), reason: DeclineReason::InsufficientFunds, at }.into(),
         Refunded { account: account(), purchase: purchase(), amount: Money(120), balance_after: Money(500), at }.into(),
-        ContentListed { content: content.clone(), price: Money(120), condition: UseCondition { uses: 3, valid_days: Some(30) }, sealed_key: SealedContentKey(vec![9; 48]), at }.into(),
+        ContentListed { content: content.clone(), price: Money(120), condition: UseCondition { uses: 3, valid_days: Some(30) }, sealed_key: SealedContentKey(vec![9; 48]), at, title: None, file: None }.into(),
         CardIssued { card: card(), account: account(), expires_at: None, key_check: KeyCheck([5; 32]), at }.into(),
         ContentIdRecordedOnCard { card: card(), account: account(), content: content.clone(), station: kiosk(), at }.into(),
         LicenseIssued { purchase: purchase(), account: account(), card: card(), content: content.clone(), station: kiosk(), price: Money(120), terms, at }.into(),

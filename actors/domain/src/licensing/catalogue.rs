@@ -11,7 +11,10 @@ use crate::money::Money;
 use crate::time::Timestamp;
 
 use super::crypto::SealedContentKey;
-use super::events::{ContentListed, LicensingEvent, UseCondition};
+use super::events::{ContentFile, ContentListed, LicensingEvent, UseCondition};
+
+/// The longest title a listing may carry, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
 
 /// A content on sale.
 #[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
@@ -24,6 +27,17 @@ pub struct Listing {
     pub condition: UseCondition,
     #[n(3)]
     pub sealed_key: SealedContentKey,
+    #[n(4)]
+    pub title: Option<String>,
+    #[n(5)]
+    pub file: Option<ContentFile>,
+}
+
+/// What a listing shows besides its terms: a title, and the encrypted file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingDetails {
+    pub title: Option<String>,
+    pub file: Option<ContentFile>,
 }
 
 /// One content's catalogue entry, folded from its stream.
@@ -53,6 +67,8 @@ pub enum ListError {
     ZeroValidDays { content: ContentId },
     #[error("content {content} listed without a sealed content key")]
     MissingKey { content: ContentId },
+    #[error("content {content} listed with a title that is empty, longer than {MAX_TITLE_CHARS} characters or holds control characters: {title:?}")]
+    BadTitle { content: ContentId, title: String },
 }
 
 impl CatalogueEntry {
@@ -62,6 +78,19 @@ impl CatalogueEntry {
         price: Money,
         condition: UseCondition,
         sealed_key: &SealedContentKey,
+        now: Timestamp,
+    ) -> Result<Vec<LicensingEvent>, ListError> {
+        self.decide_list_with(content, price, condition, sealed_key, &ListingDetails::default(), now)
+    }
+
+    /// Lists a content with a title and an encrypted file.
+    pub fn decide_list_with(
+        &self,
+        content: &ContentId,
+        price: Money,
+        condition: UseCondition,
+        sealed_key: &SealedContentKey,
+        details: &ListingDetails,
         now: Timestamp,
     ) -> Result<Vec<LicensingEvent>, ListError> {
         let content_err = || content.clone();
@@ -80,9 +109,25 @@ impl CatalogueEntry {
         if sealed_key.0.is_empty() {
             return Err(ListError::MissingKey { content: content_err() });
         }
-        let listed = ContentListed { content: content.clone(), price, condition, sealed_key: sealed_key.clone(), at: now };
+        if let Some(title) = details.title.as_ref().filter(|t| !title_is_fit(t)) {
+            return Err(ListError::BadTitle { content: content_err(), title: title.clone() });
+        }
+        let listed = ContentListed {
+            content: content.clone(),
+            price,
+            condition,
+            sealed_key: sealed_key.clone(),
+            at: now,
+            title: details.title.clone(),
+            file: details.file,
+        };
         Ok(vec![listed.into()])
     }
+}
+
+fn title_is_fit(title: &str) -> bool {
+    let chars = title.chars().count();
+    chars > 0 && chars <= MAX_TITLE_CHARS && !title.chars().any(char::is_control)
 }
 
 impl Aggregate for CatalogueEntry {
@@ -106,6 +151,8 @@ impl Aggregate for CatalogueEntry {
                 price: e.price,
                 condition: e.condition,
                 sealed_key: e.sealed_key.clone(),
+                title: e.title.clone(),
+                file: e.file,
             });
         }
     }

@@ -33,6 +33,8 @@ const CARD_BOUND_CONTEXT: &str = "encore card-bound license key v1";
 const LICENSE_DOMAIN: &[u8] = b"encore license v1";
 const CONTENT_KEY_SIV_CONTEXT: &str = "encore content key sealing v1";
 const CONTENT_KEY_DOMAIN: &[u8] = b"encore content key v1";
+const CONTENT_FILE_CONTEXT: &str = "encore content file cipher v1";
+const CONTENT_FILE_DOMAIN: &[u8] = b"encore content file v1";
 
 /// Why a sealing operation failed. Names what and whose, never key bytes.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub enum CryptoError {
     LicenseUnreadable { card: CardId, content: ContentId },
     #[error("the sealed content key of content {content} does not open under this license server key")]
     ContentKeyUnreadable { content: ContentId },
+    #[error("the encrypted file of content {content} does not open under its content key (wrong key or altered)")]
+    ContentUnreadable { content: ContentId },
     #[error("the license of content {content} on card {card} is malformed: {reason}")]
     LicenseMalformed { card: CardId, content: ContentId, reason: &'static str },
 }
@@ -351,6 +355,35 @@ impl CardBoundKey {
         let license = parse_license(card, content, &plain);
         wipe(&mut plain);
         license
+    }
+}
+
+/// Content files (000 claims 9-11): AES-256-SIV under a cipher key stretched
+/// from the content key, the content id as associated data. Each content has
+/// its own fresh key and one file, so the deterministic mode reveals nothing.
+impl ContentKey {
+    fn file_cipher(&self) -> Option<Aes256Siv> {
+        let mut key = [0u8; 64];
+        let mut hasher = blake3::Hasher::new_derive_key(CONTENT_FILE_CONTEXT);
+        hasher.update(&self.0);
+        hasher.finalize_xof().fill(&mut key);
+        let siv = Aes256Siv::new_from_slice(&key).ok();
+        wipe(&mut key);
+        siv
+    }
+
+    /// The content file as stored and shipped: ciphertext with its tag.
+    pub fn encrypt_content(&self, content: &ContentId, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let failed = || CryptoError::SealFailed { what: "content file" };
+        let mut siv = self.file_cipher().ok_or_else(failed)?;
+        siv.encrypt([CONTENT_FILE_DOMAIN, content.as_str().as_bytes()], plaintext).map_err(|_| failed())
+    }
+
+    /// The plaintext of a content file; an altered file or a wrong key is refused whole.
+    pub fn decrypt_content(&self, content: &ContentId, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let unreadable = || CryptoError::ContentUnreadable { content: content.clone() };
+        let mut siv = self.file_cipher().ok_or_else(unreadable)?;
+        siv.decrypt([CONTENT_FILE_DOMAIN, content.as_str().as_bytes()], ciphertext).map_err(|_| unreadable())
     }
 }
 

@@ -102,6 +102,10 @@ pub enum PlayRefusal {
     /// The sealed license did not open under the card's key (tampered or foreign).
     #[n(3)]
     LicenseUnreadable,
+    /// A play reported from a carried card does not follow the server's copy
+    /// of the license by exactly one use (a clone, or a card rolled back).
+    #[n(4)]
+    OutOfSequence,
 }
 
 /// Why a station refused a card before reading or writing anything (000 rule 1).
@@ -218,6 +222,21 @@ pub struct ContentListed {
     pub sealed_key: SealedContentKey,
     #[n(4)]
     pub at: Timestamp,
+    /// What customers see at a kiosk (none for contents listed without one).
+    #[n(5)]
+    pub title: Option<String>,
+    /// The encrypted file in the server's content store, when there is one.
+    #[n(6)]
+    pub file: Option<ContentFile>,
+}
+
+/// An encrypted content file in the content store, named by its blake3 hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct ContentFile {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub hash: [u8; 32],
+    #[n(1)]
+    pub len: u64,
 }
 
 /// A card was personalised and handed out (stream `card-{id}`).

@@ -10,12 +10,13 @@
 //! |---|---|
 //! | `events.rs` | `LicensingEvent` and its codec (type name = variant name) |
 //! | `streams.rs` | stream names: `account-`, `content-`, `card-`, `kiosk-`, `player-` |
-//! | `crypto.rs` | device keys, challenge-response, card-bound AES-SIV sealing, redacted secrets |
+//! | `crypto.rs` | device keys, challenge-response, card-bound AES-SIV sealing, content files, redacted secrets |
+//! | `challenge.rs` | server-issued challenge tickets for carried cards (stateless, expiring) |
 //! | `account.rs` | Account aggregate: open, load, charge / decline, refund |
 //! | `catalogue.rs` | one catalogue entry per content: price, use condition, sealed key |
 //! | `card.rs` | Card aggregate: issuance, licenses on the card, the genuineness gate |
 //! | `purchase.rs` | the all-or-nothing purchase and refund decisions |
-//! | `play.rs` | playing from a card: verify, unseal, check, decrement, reseal |
+//! | `play.rs` | playing from a card: verify, unseal, check, decrement, reseal; plays reported from carried cards |
 //! | `kiosk.rs` | station streams and the kiosk session |
 //! | `device.rs` | the player: buy, record a wanted content id |
 //!
@@ -24,6 +25,7 @@
 pub mod account;
 pub mod card;
 pub mod catalogue;
+pub mod challenge;
 pub mod crypto;
 pub mod device;
 pub mod events;
@@ -40,17 +42,21 @@ pub use account::{
     OpenAccountError, RefundError, RefundOutcome,
 };
 pub use card::{Card, CardCheck, CardCheckError, CardCommand, CardLicense, IssueCardError, IssuedCard};
-pub use catalogue::{CatalogueCommand, CatalogueEntry, ListError, Listing};
+pub use catalogue::{CatalogueCommand, CatalogueEntry, ListError, Listing, ListingDetails, MAX_TITLE_CHARS};
 pub use crypto::{
     verify_card, CardBoundKey, CardChip, CardProof, Challenge, ChipResponse, ContentKey, CryptoError, DeviceKey,
     IssuerSecret, KeyCheck, License, LicenseServerKey, LicenseTerms, SealedContentKey, SealedLicense,
 };
 pub use device::{player_buy, record_wanted_content, PlayerError, RecordOutcome};
 pub use events::{
-    CardRejection, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition,
+    CardRejection, ContentFile, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition,
 };
 pub use kiosk::{eject_card, insert_card, kiosk_buy, pending_purchases, InsertOutcome, KioskError, StationLog};
-pub use play::{decide_play, PlayDecision, PlayError, PlayOutcome, PlayRequest};
+pub use challenge::{ChallengeKey, ChallengeTicket, TicketError, TICKET_LIFETIME_MICROS};
+pub use play::{
+    decide_play, decide_reported_play, PlayDecision, PlayError, PlayOutcome, PlayReport, PlayRequest, ReportDecision,
+    ReportOutcome,
+};
 pub use purchase::{
     decide_purchase, decide_refund, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseOutcome, PurchaseRefundError,
     PurchaseRequest, PurchaseState,

@@ -14,7 +14,7 @@ use crate::ids::{CardId, ContentId};
 use crate::time::Timestamp;
 
 use super::card::{Card, CardCheck, CardCheckError};
-use super::crypto::{CardProof, ContentKey, CryptoError, IssuerSecret, License, LicenseTerms};
+use super::crypto::{CardProof, ContentKey, CryptoError, IssuerSecret, License, LicenseTerms, SealedLicense};
 use super::events::{CardRejection, ContentPlayed, LicensingEvent, PlayRefusal, PlayRefused, Station, UseDecremented};
 use super::kiosk::StationLog;
 use super::purchase::append;
@@ -53,6 +53,10 @@ pub enum PlayError {
     WrongStationState { station: Station },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error("card {card} is not issued, so no play from it can be reported")]
+    NotIssued { card: CardId },
+    #[error("the play of {content} is reported at {played_at}, after now ({now})")]
+    ReportFromFuture { content: ContentId, played_at: Timestamp, now: Timestamp },
 }
 
 /// Why a decrypted license may not play at `now`, if it may not.
@@ -135,4 +139,80 @@ pub fn decide_play(
     };
     let appends = vec![append(card_stream(&request.card), card.version, vec![played.into(), decremented.into()])];
     Ok(PlayDecision { outcome: PlayOutcome::Played { terms_after, key: updated.key }, decision: Decision { appends } })
+}
+
+/// A play a player made from a carried card (maybe offline, 000 claims 7-13),
+/// reported when it next connects: the license as the card re-sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayReport {
+    pub card: CardId,
+    pub content: ContentId,
+    pub station: Station,
+    pub played_at: Timestamp,
+    pub sealed_after: SealedLicense,
+}
+
+/// What a report came to: recorded (the server's copy follows the card), or
+/// refused with its reason as a `PlayRefused` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportOutcome {
+    Recorded { terms_after: LicenseTerms },
+    Refused(PlayRefusal),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ReportDecision {
+    pub outcome: ReportOutcome,
+    pub decision: Decision<LicensingEvent>,
+}
+
+/// Decides a reported play. The report proves itself: only the card's key
+/// re-seals a license that opens, and it must hold exactly one use fewer than
+/// the server's copy with the same end date, so each play is counted once and
+/// a clone or a rolled-back card playing the same use again is refused.
+pub fn decide_reported_play(card: &Card, issuer: &IssuerSecret, report: &PlayReport, now: Timestamp) -> Result<ReportDecision, PlayError> {
+    let info = card.info().filter(|info| info.card == report.card).ok_or_else(|| PlayError::NotIssued { card: report.card.clone() })?;
+    if report.played_at > now {
+        return Err(PlayError::ReportFromFuture { content: report.content.clone(), played_at: report.played_at, now });
+    }
+    let refuse = |reason| {
+        let refused = PlayRefused {
+            card: report.card.clone(),
+            account: info.account.clone(),
+            content: report.content.clone(),
+            station: report.station.clone(),
+            reason,
+            at: now,
+        };
+        let appends = vec![append(card_stream(&report.card), card.version, vec![refused.into()])];
+        ReportDecision { outcome: ReportOutcome::Refused(reason), decision: Decision { appends } }
+    };
+    let Some(stored) = card.licenses.get(&report.content) else {
+        return Ok(refuse(PlayRefusal::NotOnCard));
+    };
+    let bound_key = issuer.device_key(&report.card).card_bound_key(&report.card)?;
+    let Ok(after) = bound_key.unseal(&report.card, &report.content, &report.sealed_after) else {
+        return Ok(refuse(PlayRefusal::LicenseUnreadable));
+    };
+    let follows = stored.terms.uses_left.checked_sub(1) == Some(after.terms.uses_left) && stored.terms.valid_until == after.terms.valid_until;
+    if !follows {
+        return Ok(refuse(PlayRefusal::OutOfSequence));
+    }
+    let played = ContentPlayed {
+        card: report.card.clone(),
+        account: info.account.clone(),
+        content: report.content.clone(),
+        station: report.station.clone(),
+        at: report.played_at,
+    };
+    let decremented = UseDecremented {
+        card: report.card.clone(),
+        content: report.content.clone(),
+        terms: after.terms,
+        sealed: report.sealed_after.clone(),
+        station: report.station.clone(),
+        at: report.played_at,
+    };
+    let appends = vec![append(card_stream(&report.card), card.version, vec![played.into(), decremented.into()])];
+    Ok(ReportDecision { outcome: ReportOutcome::Recorded { terms_after: after.terms }, decision: Decision { appends } })
 }

@@ -637,3 +637,59 @@ fn account_invariant_holds_through_the_story() {
     assert_eq!(loaded - charged + refunded, account.balance.0);
     assert_eq!((loaded, charged, refunded, account.balance.0), (750, 200 + 400, 400, 550));
 }
+
+/// The card-side half of an offline play: what a player's card module
+/// re-seals after one use (the card's key, not the server's copy).
+fn resealed_after_one_use(w: &World, n: u32) -> SealedLicense {
+    let stored = w.card().licenses.get(&m(n)).cloned().unwrap();
+    let bound = w.issuer.device_key(&c1()).card_bound_key(&c1()).unwrap();
+    let license = bound.unseal(&c1(), &m(n), &stored.sealed).unwrap();
+    let terms = LicenseTerms { uses_left: license.terms.uses_left - 1, ..license.terms };
+    bound.seal(&c1(), &License { content: license.content, terms, key: license.key }).unwrap()
+}
+
+fn report(sealed_after: SealedLicense, n: u32, played_at: Timestamp) -> PlayReport {
+    PlayReport { card: c1(), content: m(n), station: player(), played_at, sealed_after }
+}
+
+#[test]
+fn rule_card_4_an_offline_play_reported_later_is_counted_once() {
+    let mut w = World::new();
+    w.buy(&kiosk(), "p1", 1, day(1));
+    let sealed = resealed_after_one_use(&w, 1);
+    let decided = decide_reported_play(&w.card(), &w.issuer, &report(sealed.clone(), 1, day(2)), day(9)).unwrap();
+    assert_eq!(decided.outcome, ReportOutcome::Recorded { terms_after: LicenseTerms { uses_left: 1, valid_until: Some(day(31)) } });
+    assert_eq!(only_types(&decided.decision), vec![("card-c1".to_string(), w.card().version, vec!["ContentPlayed", "UseDecremented"])]);
+    w.commit(decided.decision).unwrap();
+    // The same re-sealed license reported again (a clone, or a rolled-back card) does not follow the server's copy.
+    let again = decide_reported_play(&w.card(), &w.issuer, &report(sealed, 1, day(3)), day(9)).unwrap();
+    assert_eq!(again.outcome, ReportOutcome::Refused(PlayRefusal::OutOfSequence));
+    assert_eq!(only_types(&again.decision)[0].2, vec!["PlayRefused"]);
+}
+
+#[test]
+fn a_reported_play_that_does_not_open_or_comes_from_the_future_is_refused() {
+    let mut w = World::new();
+    w.buy(&kiosk(), "p1", 1, day(1));
+    let forged = SealedLicense(vec![0; 80]);
+    let decided = decide_reported_play(&w.card(), &w.issuer, &report(forged, 1, day(2)), day(9)).unwrap();
+    assert_eq!(decided.outcome, ReportOutcome::Refused(PlayRefusal::LicenseUnreadable));
+    let sealed = resealed_after_one_use(&w, 1);
+    let future = decide_reported_play(&w.card(), &w.issuer, &report(sealed.clone(), 1, day(10)), day(9));
+    assert_eq!(future.err(), Some(PlayError::ReportFromFuture { content: m(1), played_at: day(10), now: day(9) }));
+    let missing = decide_reported_play(&w.card(), &w.issuer, &report(sealed, 2, day(2)), day(9)).unwrap();
+    assert_eq!(missing.outcome, ReportOutcome::Refused(PlayRefusal::NotOnCard));
+}
+
+#[test]
+fn a_content_file_opens_only_under_its_key_and_id() {
+    let plain = b"a song, in bytes".to_vec();
+    let sealed = content_key(1).encrypt_content(&m(1), &plain).unwrap();
+    assert_ne!(sealed[16..], plain[..]);
+    assert_eq!(content_key(1).decrypt_content(&m(1), &sealed).unwrap(), plain);
+    assert_eq!(content_key(2).decrypt_content(&m(1), &sealed), Err(CryptoError::ContentUnreadable { content: m(1) }));
+    assert_eq!(content_key(1).decrypt_content(&m(2), &sealed), Err(CryptoError::ContentUnreadable { content: m(2) }));
+    let mut altered = sealed;
+    altered[20] ^= 1;
+    assert!(content_key(1).decrypt_content(&m(1), &altered).is_err());
+}
