@@ -10,7 +10,7 @@ use encore_domain::groups::DeviceError;
 use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId};
 use encore_domain::licensing::{
     CryptoError, IssueCardError, KioskError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
-    PurchaseRefundError, RefundError,
+    PurchaseRefundError, RefundError, TicketError,
 };
 use encore_domain::licensing::Station;
 use encore_ledger::{AppendError, StreamIdError};
@@ -103,4 +103,7 @@ pub enum RuntimeError {
     AlreadyAnswered { receipt_stream: String },
     #[error("one request ran a second command; a receipt covers exactly one")]
     ScopeUsedTwice,
+    /// A carried card's answer to a challenge ticket that is not (or no longer) acceptable.
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
 }

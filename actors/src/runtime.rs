@@ -17,8 +17,8 @@ use encore_domain::groups::{
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, PurchaseId, ServiceId, UserId};
 use encore_domain::licensing::{
     account_stream, card_stream, content_stream, pending_purchases, station_stream, Account, Card, CardChip, CardProof,
-    CatalogueEntry, Challenge, InsertOutcome, PlayOutcome, PlayRequest, PurchaseRequest, RecordOutcome, RefundOutcome,
-    Station, StationLog, UseCondition,
+    CatalogueEntry, Challenge, ChallengeKey, ContentKey, InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest,
+    PurchaseRequest, RecordOutcome, RefundOutcome, ReportOutcome, Station, StationLog, TicketAnswer, UseCondition,
 };
 use encore_domain::{Money, Timestamp};
 use encore_ledger::Ledger;
@@ -177,12 +177,53 @@ impl Runtime {
         self.shared.exec(&content_stream(content), lflows::list_content(content.clone(), price, condition)).await
     }
 
+    /// Lists a content whose file the caller encrypted under `key` (fresh, from the OS):
+    /// the key is sealed under the license server key before it reaches an event.
+    pub async fn list_content_file(&self, content: &ContentId, price: Money, condition: UseCondition, details: ListingDetails, key: ContentKey) -> Result<Outcome<()>, RuntimeError> {
+        let flow = lflows::list_content_file(content.clone(), price, condition, details, Arc::new(key));
+        self.shared.exec(&content_stream(content), flow).await
+    }
+
+    /// The key server-issued challenges are derived under (see `encore_domain::licensing::challenge`).
+    pub fn challenge_key(&self) -> ChallengeKey {
+        self.shared.secrets.issuer().challenge_key()
+    }
+
     async fn purchase(&self, station: Station, chip: &CardChip, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
-        let card = chip.card_id().clone();
         let proof = self.prove(chip, &station);
+        self.purchase_presented(station, chip.card_id(), proof, purchase, content, context).await
+    }
+
+    /// A purchase onto a carried card that answered a ticket from [`Runtime::challenge_key`]
+    /// at a kiosk or player on the network; the ticket is checked against the runtime's clock.
+    pub async fn purchase_answered(&self, station: Station, card: &CardId, answer: &TicketAnswer, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+        let proof = self.challenge_key().proof_of(answer, card, &station, self.now())?;
+        self.purchase_presented(station, card, proof, purchase, content, context).await
+    }
+
+    async fn purchase_presented(&self, station: Station, card: &CardId, proof: CardProof, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let request = PurchaseRequest { purchase: purchase.clone(), card: card.clone(), content: content.clone(), station, proof };
         let command = PurchaseCommand { request, via_favorite: context.via_favorite, buyer_group: context.buyer_group };
-        self.shared.exec(&card_stream(&card), lflows::purchase(command)).await
+        self.shared.exec(&card_stream(card), lflows::purchase(command)).await
+    }
+
+    /// A carried card that answered a ticket goes into a kiosk and is verified (000 rule 1).
+    pub async fn kiosk_insert_answered(&self, kiosk: &DeviceId, card: &CardId, answer: &TicketAnswer) -> Result<Outcome<InsertOutcome>, RuntimeError> {
+        let station = Station::kiosk(kiosk.clone());
+        let proof = self.challenge_key().proof_of(answer, card, &station, self.now())?;
+        self.kiosk_insert_presented(kiosk, card, proof).await
+    }
+
+    async fn kiosk_insert_presented(&self, kiosk: &DeviceId, card: &CardId, proof: CardProof) -> Result<Outcome<InsertOutcome>, RuntimeError> {
+        let station = Station::kiosk(kiosk.clone());
+        self.shared.exec(&card_stream(card), lflows::insert(station, card.clone(), proof)).await
+    }
+
+    /// A play a player made from a carried card (maybe offline), reported when it connects:
+    /// counted once, or refused as a `PlayRefused` event when it does not follow the server's copy.
+    pub async fn report_play(&self, report: PlayReport) -> Result<Outcome<ReportOutcome>, RuntimeError> {
+        let card = report.card.clone();
+        self.shared.exec(&card_stream(&card), lflows::report_play(report)).await
     }
 
     /// A player buys a content for the card's account, written onto the card (002 claims 1-2, 10).
@@ -192,10 +233,8 @@ impl Runtime {
 
     /// A card goes into a kiosk and is verified (000 rule 1).
     pub async fn kiosk_insert(&self, kiosk: &DeviceId, chip: &CardChip) -> Result<Outcome<InsertOutcome>, RuntimeError> {
-        let station = Station::kiosk(kiosk.clone());
-        let proof = self.prove(chip, &station);
-        let card = chip.card_id().clone();
-        self.shared.exec(&card_stream(&card), lflows::insert(station, card.clone(), proof)).await
+        let proof = self.prove(chip, &Station::kiosk(kiosk.clone()));
+        self.kiosk_insert_presented(kiosk, chip.card_id(), proof).await
     }
 
     /// The content ids the card in the kiosk asks for and holds no live license of (002 claims 3, 5, 11).

@@ -12,8 +12,12 @@ use awc::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use encore_card::CardFile;
+use encore_domain::licensing::Challenge;
+
 use crate::api::idempotency::{IDEMPOTENCY_KEY, REPLAYED};
 use crate::api::types::*;
+use crate::deployment::credentials::hex;
 
 /// Largest response body the client reads (a log page of 1,000 records fits).
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
@@ -170,8 +174,71 @@ impl Client {
         self.get(&format!("/v1/contents/{}", segment(content))).await
     }
 
-    pub async fn insert_card(&self, key: &str, kiosk: &str, card: &str) -> Result<Answer<Written>, ClientError> {
-        self.post(&format!("/v1/kiosks/{}/card", segment(kiosk)), key, None, &crate::api::stations::InsertCard { card: card.into() }).await
+    /// Lists a content with its file: the server encrypts `plain` under a fresh key and stores the ciphertext.
+    pub async fn upload_content(&self, key: &str, content: &str, terms: &ContentFileTerms, plain: Vec<u8>) -> Result<Answer<Written>, ClientError> {
+        let request = self
+            .http
+            .post(self.url(&format!("/v1/contents/{}/file", segment(content))))
+            .bearer_auth(&self.token)
+            .insert_header((IDEMPOTENCY_KEY, key))
+            .insert_header(("Content-Type", "application/octet-stream"))
+            .timeout(Duration::from_secs(300))
+            .query(terms)
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        answer(request.send_body(plain).await).await
+    }
+
+    /// The encrypted file of a content (ciphertext: a license's key opens it).
+    pub async fn content_file(&self, content: &str) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes(&format!("/v1/contents/{}/file", segment(content))).await
+    }
+
+    /// A card file as the issuer personalises it (operator only): the card's chip, its key included.
+    pub async fn card_image(&self, card: &str) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes(&format!("/v1/cards/{}/image", segment(card))).await
+    }
+
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let sent = self.http.get(self.url(path)).bearer_auth(&self.token).timeout(Duration::from_secs(300)).send().await;
+        let mut response = sent.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response.body().limit(MAX_RESPONSE_BYTES).await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(problem_or_unexpected(status, &body));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// A challenge ticket for `card` at kiosk `kiosk`.
+    pub async fn kiosk_challenge(&self, kiosk: &str, card: &str) -> Result<Answer<TicketView>, ClientError> {
+        self.get(&format!("/v1/kiosks/{}/challenge?card={}", segment(kiosk), segment(card))).await
+    }
+
+    /// A challenge ticket for `card` at player `player`.
+    pub async fn player_challenge(&self, player: &str, card: &str) -> Result<Answer<TicketView>, ClientError> {
+        self.get(&format!("/v1/players/{}/challenge?card={}", segment(player), segment(card))).await
+    }
+
+    /// Asks for a ticket at kiosk `kiosk` and has the card answer it.
+    pub async fn answer_at_kiosk(&self, kiosk: &str, card: &CardFile) -> Result<CardAnswer, ClientError> {
+        let ticket = self.kiosk_challenge(kiosk, card.card().as_str()).await?.value;
+        card_answer(card, &ticket)
+    }
+
+    /// Asks for a ticket at player `player` and has the card answer it.
+    pub async fn answer_at_player(&self, player: &str, card: &CardFile) -> Result<CardAnswer, ClientError> {
+        let ticket = self.player_challenge(player, card.card().as_str()).await?.value;
+        card_answer(card, &ticket)
+    }
+
+    pub async fn insert_card(&self, key: &str, kiosk: &str, card: &str, answer: &CardAnswer) -> Result<Answer<Written>, ClientError> {
+        let body = crate::api::stations::InsertCard { card: card.into(), answer: answer.clone() };
+        self.post(&format!("/v1/kiosks/{}/card", segment(kiosk)), key, None, &body).await
+    }
+
+    /// Reports a play made from a carried card (counted once per key).
+    pub async fn report_play(&self, key: &str, player: &str, body: &PlayReportBody) -> Result<Answer<PlayReportView>, ClientError> {
+        self.post(&format!("/v1/players/{}/plays", segment(player)), key, None, body).await
     }
 
     /// The contents the card in the kiosk asks for (002 claim 5).
@@ -364,6 +431,21 @@ where
     }
     let value = serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected { status, reason: e.to_string() })?;
     Ok(Answer { status, value, etag, replayed })
+}
+
+/// The card's answer to a ticket (the card module computes it; its key stays inside).
+pub fn card_answer(card: &CardFile, ticket: &TicketView) -> Result<CardAnswer, ClientError> {
+    let bad = || ClientError::Unexpected { status: 200, reason: format!("a challenge that is not 32 bytes of hex: {}", ticket.challenge) };
+    let text = &ticket.challenge;
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    let mut challenge = [0u8; 32];
+    for (i, byte) in challenge.iter_mut().enumerate() {
+        *byte = text.get(2 * i..2 * i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad)?;
+    }
+    let response = card.respond(&Challenge(challenge));
+    Ok(CardAnswer { ticket: ticket.ticket.clone(), response: hex(&response.0) })
 }
 
 fn problem_or_unexpected(status: u16, body: &[u8]) -> ClientError {

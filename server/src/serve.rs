@@ -15,6 +15,7 @@ use encore_actors::{Runtime, RuntimeConfig, SystemClock};
 use encore_ledger::{Ledger, LedgerOptions};
 
 use crate::api::{self, AppState, Metrics};
+use crate::deployment::contents::ContentStore;
 use crate::deployment::{self, CredentialStore, DeploymentError};
 
 /// How to serve.
@@ -114,7 +115,7 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let credentials = CredentialStore::open(deployment.credentials()).map_err(DeploymentError::from)?;
     let ledger = Ledger::open(deployment.log(), LedgerOptions::default()).map_err(DeploymentError::from)?;
     let runtime = Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig::default());
-    let state = web::Data::new(AppState { runtime, credentials, metrics: Metrics::default() });
+    let state = web::Data::new(AppState { runtime, credentials, contents: ContentStore::new(deployment.contents()), metrics: Metrics::default() });
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()

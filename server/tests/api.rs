@@ -7,11 +7,18 @@ mod common;
 use common::*;
 use encore_server::api::types::*;
 use encore_server::deployment::Role;
-use encore_server::Client;
+use encore_server::{Answer, Client};
 
-async fn setup_shop(op: &Client, account: &str, balance: u64) {
+/// Opens an account with a card, and hands back the card file its holder carries.
+async fn setup_shop(op: &Client, account: &str, balance: u64) -> encore_card::CardFile {
     op.open_account(&format!("open-{account}"), &OpenAccount { account: account.into(), initial: balance, expires_at: None }).await.unwrap();
     op.issue_card(&format!("card-{account}"), &IssueCard { card: format!("card-of-{account}"), account: account.into(), expires_at: None }).await.unwrap();
+    carried_card(op, &format!("card-of-{account}")).await
+}
+
+async fn buy_at_kiosk(kiosk: &Client, key: &str, card: &encore_card::CardFile, content: &str) -> Answer<PurchaseView> {
+    let answer = kiosk.answer_at_kiosk("kiosk-1", card).await.unwrap();
+    kiosk.kiosk_purchase(key, "kiosk-1", &Purchase { card: card.card().to_string(), content: content.into(), answer }).await.unwrap()
 }
 
 async fn list(op: &Client, content: &str, price: u64) {
@@ -26,14 +33,19 @@ fn a_kiosk_visit_over_http_charges_once_and_writes_the_license_onto_the_card() {
     let kiosk = server.client_as("kiosk-1", Role::Kiosk, Some("kiosk-1"));
     let op = server.operator();
     run(async {
-        setup_shop(&op, "acct-1", 1_000).await;
+        let card = setup_shop(&op, "acct-1", 1_000).await;
         list(&op, "song-1", 300).await;
         list(&op, "song-2", 900).await;
         assert_eq!(kiosk.content("song-1").await.unwrap().value.price, 300);
-        kiosk.insert_card("visit-1-in", "kiosk-1", "card-of-acct-1").await.unwrap();
-        let bought = kiosk.kiosk_purchase("visit-1-buy-1", "kiosk-1", &Purchase { card: "card-of-acct-1".into(), content: "song-1".into() }).await.unwrap();
+        let answer = kiosk.answer_at_kiosk("kiosk-1", &card).await.unwrap();
+        kiosk.insert_card("visit-1-in", "kiosk-1", "card-of-acct-1", &answer).await.unwrap();
+        let bought = buy_at_kiosk(&kiosk, "visit-1-buy-1", &card, "song-1").await;
         assert_eq!((bought.value.outcome.as_str(), bought.value.price, bought.value.balance), ("licensed", Some(300), Some(700)));
-        let declined = kiosk.kiosk_purchase("visit-1-buy-2", "kiosk-1", &Purchase { card: "card-of-acct-1".into(), content: "song-2".into() }).await.unwrap();
+        let license = bought.value.license.clone().expect("a licensed purchase hands over the license to write on the card");
+        assert_eq!((license.content.as_str(), license.uses_left), ("song-1", 3));
+        let again = buy_at_kiosk(&kiosk, "visit-1-buy-1", &card, "song-1").await;
+        assert!(again.replayed && again.value == bought.value, "a retry with a fresh answer is answered from the receipt, license included");
+        let declined = buy_at_kiosk(&kiosk, "visit-1-buy-2", &card, "song-2").await;
         assert_eq!(declined.status, 200, "a declined charge is an answer, not an error");
         assert_eq!((declined.value.outcome.as_str(), declined.value.reason.as_deref()), ("declined", Some("insufficient-funds")));
         assert!(declined.value.events.iter().any(|e| e.event_type == "ChargeDeclined"));
@@ -143,16 +155,16 @@ fn concurrent_purchases_on_one_account_charge_exactly_the_affordable_ones() {
     const PRICE: u64 = 100;
     const AFFORDABLE: usize = 9;
     run(async {
-        setup_shop(&op, "acct-1", PRICE * AFFORDABLE as u64 + 50).await;
+        let card = std::sync::Arc::new(setup_shop(&op, "acct-1", PRICE * AFFORDABLE as u64 + 50).await);
         for i in 0..TRIES {
             list(&op, &format!("song-{i}"), PRICE).await;
         }
         // All at once (the client's pool opens a connection per request in
         // flight); each purchase sent twice, a retry racing its original.
         let buys = (0..TRIES * 2).map(|n| {
-            let client = player.clone();
+            let (client, card) = (player.clone(), card.clone());
             let i = n % TRIES;
-            async move { client.player_purchase(&format!("buy-{i}"), "player-1", &Purchase { card: "card-of-acct-1".into(), content: format!("song-{i}") }).await }
+            async move { buy_at_player(&client, &format!("buy-{i}"), "player-1", &card, &format!("song-{i}")).await }
         });
         let answers = futures_util::future::join_all(buys).await;
         let outcomes: Vec<String> = answers.iter().map(|a| a.as_ref().expect("every purchase is answered").value.outcome.clone()).collect();

@@ -32,11 +32,17 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/cards/card-1", template: "/v1/cards/{card}", body: None, roles: &[Role::Auditor, Role::Kiosk], station: None },
     Route { method: "POST", path: "/v1/contents", template: "/v1/contents", body: Some(r#"{"content":"song-9","price":1,"uses":1}"#), roles: &[], station: None },
     Route { method: "GET", path: "/v1/contents/song-1", template: "/v1/contents/{content}", body: None, roles: &[Role::Auditor, Role::Kiosk, Role::Device], station: None },
-    Route { method: "POST", path: "/v1/kiosks/kiosk-1/card", template: "/v1/kiosks/{kiosk}/card", body: Some(r#"{"card":"card-1"}"#), roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
-    Route { method: "POST", path: "/v1/kiosks/kiosk-1/purchases", template: "/v1/kiosks/{kiosk}/purchases", body: Some(r#"{"card":"card-1","content":"song-1"}"#), roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
+    Route { method: "POST", path: "/v1/kiosks/kiosk-1/card", template: "/v1/kiosks/{kiosk}/card", body: Some(r#"{"card":"card-1","answer":{"ticket":"000000000000000000000000000000000000000000000000","response":"0000000000000000000000000000000000000000000000000000000000000000"}}"#), roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
+    Route { method: "POST", path: "/v1/kiosks/kiosk-1/purchases", template: "/v1/kiosks/{kiosk}/purchases", body: Some(r#"{"card":"card-1","content":"song-1","answer":{"ticket":"000000000000000000000000000000000000000000000000","response":"0000000000000000000000000000000000000000000000000000000000000000"}}"#), roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
+    Route { method: "GET", path: "/v1/kiosks/kiosk-1/challenge?card=card-1", template: "/v1/kiosks/{kiosk}/challenge", body: None, roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
+    Route { method: "GET", path: "/v1/players/player-1/challenge?card=card-1", template: "/v1/players/{player}/challenge", body: None, roles: &[Role::Device], station: Some(Role::Device) },
+    Route { method: "GET", path: "/v1/cards/card-1/image", template: "/v1/cards/{card}/image", body: None, roles: &[], station: None },
+    Route { method: "POST", path: "/v1/players/player-1/plays", template: "/v1/players/{player}/plays", body: Some(r#"{"card":"card-1","content":"song-1","played_at":"2026-01-01T00:00:00Z","sealed":"00"}"#), roles: &[Role::Device], station: Some(Role::Device) },
+    Route { method: "POST", path: "/v1/contents/song-9/file?price=5&uses=1", template: "/v1/contents/{content}/file", body: Some("plain bytes of a song"), roles: &[], station: None },
+    Route { method: "GET", path: "/v1/contents/song-1/file", template: "/v1/contents/{content}/file", body: None, roles: &[Role::Auditor, Role::Kiosk, Role::Device], station: None },
     Route { method: "GET", path: "/v1/kiosks/kiosk-1/pending", template: "/v1/kiosks/{kiosk}/pending", body: None, roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
     Route { method: "POST", path: "/v1/kiosks/kiosk-1/eject", template: "/v1/kiosks/{kiosk}/eject", body: None, roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
-    Route { method: "POST", path: "/v1/players/player-1/purchases", template: "/v1/players/{player}/purchases", body: Some(r#"{"card":"card-1","content":"song-1"}"#), roles: &[Role::Device], station: Some(Role::Device) },
+    Route { method: "POST", path: "/v1/players/player-1/purchases", template: "/v1/players/{player}/purchases", body: Some(r#"{"card":"card-1","content":"song-1","answer":{"ticket":"000000000000000000000000000000000000000000000000","response":"0000000000000000000000000000000000000000000000000000000000000000"}}"#), roles: &[Role::Device], station: Some(Role::Device) },
     Route { method: "POST", path: "/v1/users", template: "/v1/users", body: Some(r#"{"user":"u-9","service":"01234"}"#), roles: &[], station: None },
     Route { method: "GET", path: "/v1/groups/01234-0000A", template: "/v1/groups/{group}", body: None, roles: &[Role::Auditor], station: None },
     Route { method: "POST", path: "/v1/devices", template: "/v1/devices", body: Some(r#"{"device":"pd-9","kind":"pd"}"#), roles: &[], station: None },
@@ -150,9 +156,12 @@ fn every_route_refuses_missing_tokens_wrong_roles_other_stations_missing_keys_an
             if writes {
                 let sent = send(&http, &base, route, Some(&operator), None, body.clone()).await;
                 assert_eq!(sent.status, 400, "{name} without an Idempotency-Key");
-                let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
-                let sent = send(&http, &base, route, Some(&operator), Some("big"), Some(big)).await;
-                assert_eq!(sent.status, 413, "{name} with a 70 KiB body");
+                // The content file route takes files: its limit is checked by the content file test.
+                if route.template != "/v1/contents/{content}/file" {
+                    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+                    let sent = send(&http, &base, route, Some(&operator), Some("big"), Some(big)).await;
+                    assert_eq!(sent.status, 413, "{name} with a 70 KiB body");
+                }
             }
             assert_eq!(head().await, before, "{name}: refused requests wrote nothing");
         }

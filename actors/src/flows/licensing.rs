@@ -9,9 +9,9 @@ use encore_domain::aggregate::StreamEvents;
 use encore_domain::groups::{discounted_price, Distribution, DistributionCommand, DISTRIBUTION_STREAM};
 use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId};
 use encore_domain::licensing::{
-    account_stream, content_stream, decide_play, decide_refund, eject_card, insert_card, kiosk_buy, player_buy,
-    record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, InsertOutcome, PlayOutcome,
-    PlayRequest, PurchaseKeys, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordOutcome, RefundOutcome, Station,
+    account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card,
+    kiosk_buy, player_buy, record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, ContentKey,
+    InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseKeys, ReportOutcome, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordOutcome, RefundOutcome, Station,
     StationKind, StationLog, UseCondition,
 };
 use encore_domain::{Aggregate, Event, Money, Timestamp};
@@ -75,6 +75,30 @@ pub fn list_content(content: ContentId, price: Money, condition: UseCondition) -
             let events = state.decide_list(&content, price, condition, &sealed, now)?;
             Ok(plan((), single(content_stream(&content), state.version, events), "list"))
         })();
+        Box::pin(async move { result })
+    }
+}
+
+/// Lists a content whose file was encrypted under `key` (a fresh key from the
+/// shell): the key goes into the catalogue sealed, with the title and file.
+pub fn list_content_file(content: ContentId, price: Money, condition: UseCondition, details: ListingDetails, key: Arc<ContentKey>) -> impl Fn(Arc<CatalogueEntry>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
+    move |state, shared, now| {
+        let result = (|| -> Result<Plan<()>, RuntimeError> {
+            let sealed = shared.secrets.license_server().seal_content_key(&content, &key)?;
+            let events = state.decide_list_with(&content, price, condition, &sealed, &details, now)?;
+            Ok(plan((), single(content_stream(&content), state.version, events), "list"))
+        })();
+        Box::pin(async move { result })
+    }
+}
+
+/// A play a player made from a carried card, reported later (the card's actor).
+pub fn report_play(report: PlayReport) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<ReportOutcome> + Send {
+    move |card, shared, now| {
+        let result = decide_reported_play(&card, shared.secrets.issuer(), &report, now)
+            .map(|decided| plan(decided.outcome, widen(decided.decision), "report-play"))
+            .map_err(RuntimeError::from);
+        debug_assert!(result.as_ref().map_or(true, |p| p.decision.appends.iter().all(|a| a.stream == card_stream(&report.card))));
         Box::pin(async move { result })
     }
 }

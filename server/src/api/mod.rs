@@ -5,7 +5,8 @@
 //! | module | routes |
 //! |---|---|
 //! | [`accounts`] | `/v1/accounts`, `/v1/accounts/{id}`, `/v1/accounts/{id}/loads`, `/v1/accounts/{id}/refunds`, `/v1/cards`, `/v1/cards/{id}` |
-//! | [`catalogue`] | `/v1/contents`, `/v1/contents/{id}` |
+//! | [`catalogue`] | `/v1/contents`, `/v1/contents/{id}`, `/v1/contents/{id}/file` (upload and download) |
+//! | [`cards`] | `/v1/kiosks/{id}/challenge`, `/v1/players/{id}/challenge`, `/v1/cards/{id}/image`, `/v1/players/{id}/plays` |
 //! | [`stations`] | `/v1/kiosks/{id}/card`, `/v1/kiosks/{id}/pending`, `/v1/kiosks/{id}/purchases`, `/v1/kiosks/{id}/eject`, `/v1/players/{id}/purchases` |
 //! | [`groups`] | `/v1/users`, `/v1/groups/{id}`, `/v1/groups/{id}/devices`, `/v1/groups/{id}/devices/{device}/deregister`, `/v1/groups/{id}/certificates`, `/v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/certificates`, `/v1/devices/{id}/favorites`, `/v1/devices/{id}/favorites/upload`, `/v1/devices/{id}/favorites/forward`, `/v1/devices/{id}/reputation/sync`, `/v1/distribution`, `/v1/distribution/policy`, `/v1/distribution/rewards` |
 //! | [`log`] | `/v1/log`, `/v1/streams/{id}`, `/v1/log/subscribe` (SSE), `/v1/verify`, `/v1/projections/balances`, `/v1/projections/usage/{account}`, `/v1/projections/contents/{content}`, `/v1/projections/charisma` |
@@ -15,6 +16,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod cards;
 pub mod catalogue;
 pub mod groups;
 pub mod idempotency;
@@ -38,6 +40,7 @@ use encore_actors::Runtime;
 use encore_domain::ids::IdError;
 use encore_domain::Timestamp;
 
+use crate::deployment::contents::{ContentStore, MAX_CONTENT_FILE_BYTES};
 use crate::deployment::CredentialStore;
 use problem::ApiError;
 
@@ -48,6 +51,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub runtime: Runtime,
     pub credentials: CredentialStore,
+    pub contents: ContentStore,
     pub metrics: Metrics,
 }
 
@@ -112,6 +116,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(accounts::get_card)
         .service(catalogue::list_content)
         .service(catalogue::get_content)
+        .service(catalogue::upload_content)
+        .service(catalogue::content_file)
+        .service(cards::kiosk_challenge)
+        .service(cards::player_challenge)
+        .service(cards::card_image)
+        .service(cards::report_play)
         .service(stations::insert_card)
         .service(stations::kiosk_purchase)
         .service(stations::pending)
@@ -169,8 +179,9 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub async fn limit_request<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let length = req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let header_bytes: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
-    let refusal = if length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        Some(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", format!("request bodies are at most {MAX_BODY_BYTES} bytes")))
+    let limit = body_limit(req.method(), req.path());
+    let refusal = if length.is_some_and(|n| n > limit as u64) {
+        Some(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", format!("request bodies here are at most {limit} bytes")))
     } else if header_bytes > MAX_HEADER_BYTES {
         Some(ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", format!("request headers are at most {MAX_HEADER_BYTES} bytes in all")))
     } else {
@@ -181,6 +192,17 @@ pub async fn limit_request<B: MessageBody>(req: ServiceRequest, next: Next<B>) -
         return Ok(req.into_response(response).map_into_right_body());
     }
     next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// The body limit of a route: content file uploads take files, all else JSON.
+fn body_limit(method: &actix_web::http::Method, path: &str) -> usize {
+    let upload = method == actix_web::http::Method::POST
+        && path.strip_prefix("/v1/contents/").and_then(|rest| rest.strip_suffix("/file")).is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    if upload {
+        MAX_CONTENT_FILE_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
 }
 
 /// An id from the path or body, or a 400 naming it.

@@ -6,14 +6,15 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, catalogue, groups, log, ops, stations, types};
+use super::{accounts, cards, catalogue, groups, log, ops, stations, types};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Encore", description = "The accounting, license and log servers of an Encore deployment. Every write needs an Idempotency-Key; errors are application/problem+json."),
     paths(
         accounts::open_account, accounts::get_account, accounts::load_money, accounts::refund, accounts::issue_card, accounts::get_card,
-        catalogue::list_content, catalogue::get_content,
+        catalogue::list_content, catalogue::get_content, catalogue::upload_content, catalogue::content_file,
+        cards::kiosk_challenge, cards::player_challenge, cards::card_image, cards::report_play,
         stations::insert_card, stations::pending, stations::kiosk_purchase, stations::eject_card, stations::player_purchase,
         groups::register_user, groups::get_group, groups::provision_device, groups::get_device, groups::register_device,
         groups::deregister_device, groups::issue_certificate, groups::group_certificates, groups::accept_certificate,
@@ -29,7 +30,8 @@ use super::{accounts, catalogue, groups, log, ops, stations, types};
         types::RegisterUser, types::UserRegisteredView, types::GroupView, types::ProvisionDevice, types::DeviceView, types::RegisterDevice,
         types::IssueCertificate, types::CertificateView, types::CertificatesView, types::AcceptCertificate, types::UploadFavorites,
         types::ReliabilityRow, types::DistributionView, types::ConfigureDistribution, types::SetReward, types::UseRow, types::UsageView,
-        types::ContentUsageView, types::StandingRow, types::CharismaView,
+        types::ContentUsageView, types::StandingRow, types::CharismaView, types::ContentFileView, types::ContentFileTerms, types::TicketView,
+        types::CardAnswer, types::LicenseView, types::PlayReportBody, types::PlayReportView,
     )),
     modifiers(&BearerAuth, &Problems),
     tags((name = "accounting"), (name = "license"), (name = "groups"), (name = "distribution"), (name = "log"), (name = "operations")),

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use encore_actors::RuntimeError;
+use encore_domain::licensing::TicketError;
 use encore_ledger::AppendError;
 
 use super::types::Problem;
@@ -102,6 +103,8 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Append(AppendError::Closed) | RuntimeError::ShutDown | RuntimeError::ActorGone { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "shutting-down", None)
             }
+            RuntimeError::Ticket(TicketError::Expired { .. }) => (StatusCode::CONFLICT, "challenge-expired", None),
+            RuntimeError::Ticket(_) => (StatusCode::UNPROCESSABLE_ENTITY, "challenge-not-issued-here", None),
             RuntimeError::MailboxFull { stream } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", Some(stream.clone())),
             RuntimeError::Append(_)
             | RuntimeError::StateLoad(_)

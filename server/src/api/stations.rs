@@ -3,9 +3,11 @@
 //! card (it is verified), buy (once per content), eject. A player buys
 //! without a slot. A station credential acts only as its own station.
 //!
-//! The card's answer to the challenge is made by the server from the issuer
-//! secret for now: cards that customers carry, with a chip of their own, are
-//! the clients' part (docs/API.md, "Known gaps").
+//! The card is carried: the station first asks for a challenge ticket
+//! (`cards.rs`), has the card answer it, and sends the answer with the
+//! insert or the purchase. What a retry must repeat (and what its key is
+//! checked against) is the card and the content, not the answer: a retry
+//! after the ticket expired may carry a fresh one.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -19,13 +21,24 @@ use super::auth::Caller;
 use super::idempotency::{self, event_refs, Write};
 use super::problem::ApiError;
 use super::types::*;
-use super::{parse_id, AppState, Json};
+use super::cards::parse_answer;
+use super::{parse_id, render_time, AppState, Json};
 use crate::deployment::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InsertCard {
     pub card: String,
+    pub answer: CardAnswer,
+}
+
+/// What a station's request asks, for its idempotency key: the card and the
+/// content, not the card's answer (which a retry may renew).
+#[derive(serde::Serialize)]
+struct Intent<'a> {
+    card: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
 }
 
 /// The purchase id of a request: derived from who asked and the
@@ -42,9 +55,18 @@ fn purchase_id(caller: &Caller, req: &HttpRequest) -> Result<PurchaseId, ApiErro
 
 /// What a purchase came to, from its events (a replay reads the same).
 fn purchase_view(value: Option<&PurchaseOutcome>, events: &[Recorded]) -> PurchaseView {
-    let mut view = PurchaseView { outcome: String::new(), reason: None, price: None, balance: None, purchase: None, events: event_refs(events) };
+    let mut view = PurchaseView { outcome: String::new(), reason: None, price: None, balance: None, purchase: None, license: None, events: event_refs(events) };
     for recorded in events {
         match &recorded.event {
+            Event::Licensing(LicensingEvent::LicenseWrittenToCard(e)) => {
+                view.license = Some(LicenseView {
+                    content: e.content.to_string(),
+                    purchase: e.purchase.to_string(),
+                    uses_left: e.terms.uses_left,
+                    valid_until: e.terms.valid_until.map(render_time),
+                    sealed: crate::deployment::credentials::hex(&e.sealed.0),
+                });
+            }
             Event::Licensing(LicensingEvent::Charged(e)) => {
                 view.outcome = "licensed".into();
                 view.price = Some(e.amount.0);
@@ -99,9 +121,10 @@ pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRe
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
     let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
-    let chip = state.runtime.secrets().genuine_chip(card);
-    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/card"), body: &body.0, status: StatusCode::OK };
-    idempotency::write(&state, write, || state.runtime.kiosk_insert(&kiosk, &chip), |_, events| Ok(Written { events: event_refs(events) })).await
+    let answer = parse_answer(&body.answer)?;
+    let intent = Intent { card: &body.card, content: None };
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/card"), body: &intent, status: StatusCode::OK };
+    idempotency::write(&state, write, || state.runtime.kiosk_insert_answered(&kiosk, &card, &answer), |_, events| Ok(Written { events: event_refs(events) })).await
 }
 
 #[utoipa::path(post, path = "/v1/kiosks/{kiosk}/purchases", tag = "license", request_body = Purchase,
@@ -160,17 +183,13 @@ async fn buy(state: &AppState, caller: &Caller, req: &HttpRequest, station: Stat
     let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
     let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
     let purchase = purchase_id(caller, req)?;
-    let chip = state.runtime.secrets().genuine_chip(card);
+    let answer = parse_answer(&body.answer)?;
     let route = match station.kind {
         StationKind::Kiosk => format!("POST /v1/kiosks/{}/purchases", station.device),
         StationKind::Player => format!("POST /v1/players/{}/purchases", station.device),
     };
-    let write = Write { req, caller, route, body, status: StatusCode::OK };
-    let call = || async {
-        match station.kind {
-            StationKind::Kiosk => state.runtime.kiosk_buy(&station.device, &chip, &purchase, &content, PurchaseContext::default()).await,
-            StationKind::Player => state.runtime.buy_from_player(&station.device, &chip, &purchase, &content, PurchaseContext::default()).await,
-        }
-    };
+    let intent = Intent { card: &body.card, content: Some(&body.content) };
+    let write = Write { req, caller, route, body: &intent, status: StatusCode::OK };
+    let call = || state.runtime.purchase_answered(station.clone(), &card, &answer, &purchase, &content, PurchaseContext::default());
     idempotency::write(state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
 }

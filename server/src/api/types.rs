@@ -125,13 +125,103 @@ pub struct ContentView {
     pub uses: u32,
     pub valid_days: Option<u32>,
     pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub title: Option<String>,
+    /// The encrypted file in the content store (`GET /v1/contents/{id}/file`), if there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file: Option<ContentFileView>,
 }
 
+/// An encrypted content file: its blake3 hash (hex) and length in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContentFileView {
+    pub hash: String,
+    pub bytes: u64,
+}
+
+/// The terms of `POST /v1/contents/{id}/file` (its body is the plain file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContentFileTerms {
+    /// Minor units.
+    pub price: u64,
+    /// Plays a license allows (at least 1).
+    pub uses: u32,
+    /// Days a license stays valid after purchase (none: no end).
+    #[serde(default)]
+    pub valid_days: Option<u32>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A challenge for a carried card (000 rule 1): the card answers `challenge`
+/// (hex), and the station sends the answer back with `ticket` before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TicketView {
+    pub ticket: String,
+    pub challenge: String,
+    pub expires_at: String,
+}
+
+/// Which card a challenge is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChallengeFor {
+    pub card: String,
+}
+
+/// A card's answer to a ticket: the ticket as issued and the card's response (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardAnswer {
+    pub ticket: String,
+    pub response: String,
+}
+
+/// A purchase onto a card that answered a ticket of this station.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Purchase {
     pub card: String,
     pub content: String,
+    pub answer: CardAnswer,
+}
+
+/// A license to write onto the card: sealed under the card-bound key (hex),
+/// with a clear copy of its terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LicenseView {
+    pub content: String,
+    pub purchase: String,
+    pub uses_left: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub valid_until: Option<String>,
+    pub sealed: String,
+}
+
+/// A play made from a carried card (maybe offline), reported by its player.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlayReportBody {
+    pub card: String,
+    pub content: String,
+    /// When the play happened (RFC 3339), not after now.
+    pub played_at: String,
+    /// The license as the card re-sealed it after the play (hex).
+    pub sealed: String,
+}
+
+/// What a reported play came to: `recorded`, or `refused` with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlayReportView {
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub uses_left: Option<u32>,
+    pub events: Vec<EventRef>,
 }
 
 /// The contents the card in a kiosk asks for and holds no live license of (002 claims 3, 5, 11).
@@ -158,6 +248,9 @@ pub struct PurchaseView {
     /// The purchase's id (for a refund), when something was charged or declined.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub purchase: Option<String>,
+    /// The license to write onto the card, for `licensed`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub license: Option<LicenseView>,
     pub events: Vec<EventRef>,
 }
 

@@ -11,6 +11,7 @@
 //! `init` builds everything in a sibling staging directory and renames it
 //! into place, so a crash leaves either no deployment or a whole one.
 
+pub mod contents;
 pub mod credentials;
 pub mod keystore;
 
@@ -43,6 +44,10 @@ impl Deployment {
     }
     pub fn operator_token(&self) -> PathBuf {
         self.dir.join("operator.token")
+    }
+    /// Encrypted content files ([`contents::ContentStore`]).
+    pub fn contents(&self) -> PathBuf {
+        self.dir.join("contents")
     }
 }
 

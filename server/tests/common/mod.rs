@@ -82,3 +82,18 @@ pub fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> Problem {
         other => panic!("expected a problem, got {other:?}"),
     }
 }
+
+/// The card file of an issued card, as the operator personalises it.
+#[allow(dead_code)]
+pub async fn carried_card(op: &Client, card: &str) -> encore_card::CardFile {
+    let image = op.card_image(card).await.expect("the operator gets the card image");
+    encore_card::CardFile::from_bytes(&image).expect("the image is a card file")
+}
+
+/// A purchase onto `card` at a player, answered by the card.
+#[allow(dead_code)]
+pub async fn buy_at_player(player: &Client, key: &str, station: &str, card: &encore_card::CardFile, content: &str) -> Result<encore_server::client::Answer<encore_server::api::types::PurchaseView>, ClientError> {
+    let answer = player.answer_at_player(station, card).await?;
+    let body = encore_server::api::types::Purchase { card: card.card().to_string(), content: content.into(), answer };
+    player.player_purchase(key, station, &body).await
+}

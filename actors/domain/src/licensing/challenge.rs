@@ -30,6 +30,31 @@ pub struct ChallengeTicket {
     pub expires_at: Timestamp,
 }
 
+/// A card's answer to a ticket, as a station sends it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketAnswer {
+    pub ticket: ChallengeTicket,
+    pub response: ChipResponse,
+}
+
+impl ChallengeTicket {
+    /// The ticket's wire form: nonce (16) then expiry (8, big endian).
+    pub fn to_bytes(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        out[..16].copy_from_slice(&self.nonce);
+        out[16..].copy_from_slice(&self.expires_at.micros().to_be_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: [u8; 24]) -> Self {
+        let mut nonce = [0u8; 16];
+        nonce.copy_from_slice(&bytes[..16]);
+        let mut micros = [0u8; 8];
+        micros.copy_from_slice(&bytes[16..]);
+        ChallengeTicket { nonce, expires_at: Timestamp(i64::from_be_bytes(micros)) }
+    }
+}
+
 /// The key challenges are derived under. Held by the server only.
 pub struct ChallengeKey([u8; 32]);
 
@@ -88,6 +113,11 @@ impl ChallengeKey {
             hasher.update(part.as_bytes());
         }
         Challenge(*hasher.finalize().as_bytes())
+    }
+
+    /// The proof an answer makes, once its ticket is checked at `now`.
+    pub fn proof_of(&self, answer: &TicketAnswer, card: &CardId, station: &Station, now: Timestamp) -> Result<CardProof, TicketError> {
+        self.proof(&answer.ticket, card, station, answer.response, now)
     }
 
     /// The proof a card's `response` to `ticket` makes, once the ticket is checked at `now`.
@@ -149,6 +179,12 @@ mod tests {
         let other = ChallengeTicket { nonce: [8; 16], ..ticket };
         let proof = key.proof(&other, &c1(), &k1(), response, Timestamp(2_000)).unwrap();
         assert!(verify_card(&issuer(), &c1(), &proof).is_none());
+    }
+
+    #[test]
+    fn a_ticket_survives_its_wire_form() {
+        let ticket = ChallengeTicket::issue([1; 16], Timestamp(-5));
+        assert_eq!(ChallengeTicket::from_bytes(ticket.to_bytes()), ticket);
     }
 
     #[test]

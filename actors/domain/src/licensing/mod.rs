@@ -52,7 +52,7 @@ pub use events::{
     CardRejection, ContentFile, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition,
 };
 pub use kiosk::{eject_card, insert_card, kiosk_buy, pending_purchases, InsertOutcome, KioskError, StationLog};
-pub use challenge::{ChallengeKey, ChallengeTicket, TicketError, TICKET_LIFETIME_MICROS};
+pub use challenge::{ChallengeKey, ChallengeTicket, TicketAnswer, TicketError, TICKET_LIFETIME_MICROS};
 pub use play::{
     decide_play, decide_reported_play, PlayDecision, PlayError, PlayOutcome, PlayReport, PlayRequest, ReportDecision,
     ReportOutcome,
