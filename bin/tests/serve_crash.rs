@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use encore_server::api::types::*;
 use encore_server::deployment::{self, credentials, Role};
+use encore_card::CardFile;
 use encore_server::Client;
 
 const CARDS: usize = 8;
@@ -55,7 +56,7 @@ fn content(j: usize) -> String {
 /// Purchases (card, content) each once, in the order given, from `WORKERS`
 /// concurrent tasks, until the server stops answering; returns the ones
 /// answered, by idempotency key, with their outcome.
-async fn buy_until_killed(player: &Client, pairs: Vec<(usize, usize)>) -> BTreeMap<String, String> {
+async fn buy_until_killed(player: &Client, cards: &[CardFile], pairs: Vec<(usize, usize)>) -> BTreeMap<String, String> {
     let queue = std::rc::Rc::new(std::cell::RefCell::new(pairs.into_iter()));
     let answered = std::rc::Rc::new(std::cell::RefCell::new(BTreeMap::new()));
     let workers = (0..WORKERS).map(|_| {
@@ -64,7 +65,8 @@ async fn buy_until_killed(player: &Client, pairs: Vec<(usize, usize)>) -> BTreeM
             loop {
                 let Some((i, j)) = queue.borrow_mut().next() else { return };
                 let key = format!("buy-{i}-{j}");
-                match player.player_purchase(&key, "player-1", &Purchase { card: card(i), content: content(j) }).await {
+                let Ok(answer) = player.answer_at_player("player-1", &cards[i]).await else { return };
+                match player.player_purchase(&key, "player-1", &Purchase { card: card(i), content: content(j), answer }).await {
                     Ok(answer) => {
                         answered.borrow_mut().insert(key, answer.value.outcome);
                     }
@@ -86,16 +88,19 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
     let operator = deployment::read_token(&made.operator_token()).unwrap();
     let player_token = credentials::add(&made.credentials(), "player-1", Role::Device, Some("player-1"), "").unwrap().token;
     let server = start(&data);
-    actix_rt::System::new().block_on(async {
+    let cards: Vec<CardFile> = actix_rt::System::new().block_on(async {
         let op = Client::new(&server.base, &operator);
+        let mut cards = Vec::new();
         for i in 0..CARDS {
             let account = format!("acct-{i}");
             op.open_account(&format!("open-{i}"), &OpenAccount { account: account.clone(), initial: 1_000_000, expires_at: None }).await.unwrap();
             op.issue_card(&format!("issue-{i}"), &IssueCard { card: card(i), account, expires_at: None }).await.unwrap();
+            cards.push(CardFile::from_bytes(&op.card_image(&card(i)).await.unwrap()).unwrap());
         }
         for j in 0..CONTENTS {
             op.list_content(&format!("list-{j}"), &ListContent { content: content(j), price: 7, uses: 1, valid_days: None }).await.unwrap();
         }
+        cards
     });
     let mut server = Some(server);
     let mut all: Vec<(usize, usize)> = (0..CARDS).flat_map(|i| (0..CONTENTS).map(move |j| (i, j))).collect();
@@ -112,7 +117,7 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
             std::thread::sleep(delay);
             kill(running);
         });
-        let answered = actix_rt::System::new().block_on(buy_until_killed(&Client::new(&base, &player_token), batch.clone()));
+        let answered = actix_rt::System::new().block_on(buy_until_killed(&Client::new(&base, &player_token), &cards, batch.clone()));
         killer.join().unwrap();
         for (key, outcome) in &answered {
             assert_eq!(outcome, "licensed", "{key}: every card can afford every song");
@@ -130,7 +135,8 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
         let op = Client::new(&server.base, &operator);
         for (key, outcome) in &acknowledged {
             let (i, j) = key.strip_prefix("buy-").and_then(|k| k.split_once('-')).map(|(i, j)| (i.parse().unwrap(), j.parse().unwrap())).unwrap();
-            let again = player.player_purchase(key, "player-1", &Purchase { card: card(i), content: content(j) }).await.unwrap();
+            let answer = player.answer_at_player("player-1", &cards[i]).await.unwrap();
+            let again = player.player_purchase(key, "player-1", &Purchase { card: card(i), content: content(j), answer }).await.unwrap();
             assert!(again.replayed, "{key} acknowledged before a kill is answered from the log");
             assert_eq!(&again.value.outcome, outcome);
         }

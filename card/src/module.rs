@@ -137,6 +137,26 @@ impl CardFile {
         Ok(Played { key: updated.key, terms_after, sealed_after })
     }
 
+    /// Completes a play whose re-sealed license was journaled but not yet
+    /// written to the card (a player that stopped in between): the license
+    /// must open under this card's key and hold exactly one use fewer.
+    /// Returns false, changing nothing, when the card already holds it.
+    pub fn redo_play(&mut self, content: &ContentId, sealed_after: &SealedLicense) -> Result<bool, CardPlayError> {
+        let stored = self.licenses.get(content).ok_or_else(|| CardPlayError::NotOnCard { card: self.card.clone(), content: content.clone() })?;
+        if stored.sealed == *sealed_after {
+            return Ok(false);
+        }
+        let bound = self.key.card_bound_key(&self.card)?;
+        let after = bound.unseal(&self.card, content, sealed_after)?;
+        if stored.terms.uses_left.checked_sub(1) != Some(after.terms.uses_left) {
+            return Err(CardPlayError::Refused { card: self.card.clone(), content: content.clone(), reason: PlayRefusal::OutOfSequence });
+        }
+        let purchase = stored.purchase.clone();
+        self.licenses.insert(content.clone(), CardLicense { content: content.clone(), purchase, terms: after.terms, sealed: sealed_after.clone() });
+        self.generation += 1;
+        Ok(true)
+    }
+
     /// The card file's bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, CardFileError> {
         let body = Body {
@@ -214,6 +234,18 @@ mod tests {
         back.play(&m1(), Timestamp(2)).unwrap();
         let refused = back.play(&m1(), Timestamp(3)).unwrap_err();
         assert_eq!(refused, CardPlayError::Refused { card: c1(), content: m1(), reason: PlayRefusal::NoUsesLeft });
+    }
+
+    #[test]
+    fn a_journaled_play_is_redone_once_on_the_card_it_was_made_on() {
+        let mut card = card_with_license(3);
+        let before = CardFile::from_bytes(&card.to_bytes().unwrap()).unwrap();
+        let played = card.play(&m1(), Timestamp(1)).unwrap();
+        let mut restored = before;
+        assert!(restored.redo_play(&m1(), &played.sealed_after).unwrap());
+        assert_eq!(restored.license(&m1()).unwrap().terms.uses_left, 2);
+        assert!(!restored.redo_play(&m1(), &played.sealed_after).unwrap(), "a second redo changes nothing");
+        assert_eq!(restored.generation(), card.generation());
     }
 
     #[test]

@@ -103,15 +103,26 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
     let (addr, handle) = rx.recv().expect("server started");
     let base = format!("http://{addr}");
     let result = actix_rt::System::new().block_on(async move {
-        setup(&Client::new(&base, &operator), cards).await;
+        let op = Client::new(&base, &operator);
+        setup(&op, cards).await;
+        // Each card answers one ticket up front; an answer stays good for the
+        // ticket's two minutes, as a card sitting in a kiosk's slot would.
+        assert!(duration.as_secs() < 100, "tickets last two minutes: run for less than 100 s");
+        let mut answers = Vec::with_capacity(cards);
+        for c in 0..cards {
+            let card = encore_card::CardFile::from_bytes(&op.card_image(&format!("c{c}")).await.expect("image")).expect("card file");
+            answers.push(Client::new(&base, &player).answer_at_player("player1", &card).await.expect("answer"));
+        }
+        let answers = Arc::new(answers);
         // Each client its own awc client: its own keep-alive connection.
         let http: Vec<Client> = (0..clients).map(|_| Client::new(&base, &player)).collect();
         let figures = drive(clients, duration, move |client, seq| {
-            let http = http[client].clone();
+            let (http, answers) = (http[client].clone(), answers.clone());
             async move {
                 let (card, content) = next_purchase(client, clients, cards, seq);
+                let body = Purchase { card: format!("c{card}"), content: format!("m{content}"), answer: answers[card].clone() };
                 let bought = http
-                    .player_purchase(&format!("b{client}-{seq}"), "player1", &Purchase { card: format!("c{card}"), content: format!("m{content}") })
+                    .player_purchase(&format!("b{client}-{seq}"), "player1", &body)
                     .await
                     .expect("purchase");
                 assert_eq!(bought.value.outcome, "licensed");

@@ -170,6 +170,11 @@ impl Client {
         self.post("/v1/contents", key, None, body).await
     }
 
+    /// Every content on sale.
+    pub async fn catalogue(&self) -> Result<Answer<CatalogueView>, ClientError> {
+        self.get("/v1/contents").await
+    }
+
     pub async fn content(&self, content: &str) -> Result<Answer<ContentView>, ClientError> {
         self.get(&format!("/v1/contents/{}", segment(content))).await
     }

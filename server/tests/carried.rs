@@ -83,6 +83,10 @@ fn an_uploaded_content_is_bought_played_from_the_card_and_its_play_reported_once
         assert!(retried.replayed, "a retried upload is answered from its receipt");
         let listed = player.content("song-1").await.unwrap().value;
         assert_eq!((listed.title.as_deref(), listed.price), (Some("Blue in Green"), 250));
+        op.list_content("list-2", &ListContent { content: "song-2".into(), price: 100, uses: 1, valid_days: Some(7) }).await.unwrap();
+        let catalogue = player.catalogue().await.unwrap().value.contents;
+        assert_eq!(catalogue.iter().map(|c| c.content.as_str()).collect::<Vec<_>>(), ["song-1", "song-2"]);
+        assert_eq!(catalogue[0], listed);
         let ciphertext = player.content_file("song-1").await.unwrap();
         assert_eq!(listed.file.as_ref().map(|f| f.bytes), Some(ciphertext.len() as u64));
         assert!(!ciphertext.windows(64).any(|w| song.windows(64).next() == Some(w)), "the store holds ciphertext only");

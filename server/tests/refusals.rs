@@ -39,6 +39,7 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/cards/card-1/image", template: "/v1/cards/{card}/image", body: None, roles: &[], station: None },
     Route { method: "POST", path: "/v1/players/player-1/plays", template: "/v1/players/{player}/plays", body: Some(r#"{"card":"card-1","content":"song-1","played_at":"2026-01-01T00:00:00Z","sealed":"00"}"#), roles: &[Role::Device], station: Some(Role::Device) },
     Route { method: "POST", path: "/v1/contents/song-9/file?price=5&uses=1", template: "/v1/contents/{content}/file", body: Some("plain bytes of a song"), roles: &[], station: None },
+    Route { method: "GET", path: "/v1/contents", template: "/v1/contents", body: None, roles: &[Role::Auditor, Role::Kiosk, Role::Device], station: None },
     Route { method: "GET", path: "/v1/contents/song-1/file", template: "/v1/contents/{content}/file", body: None, roles: &[Role::Auditor, Role::Kiosk, Role::Device], station: None },
     Route { method: "GET", path: "/v1/kiosks/kiosk-1/pending", template: "/v1/kiosks/{kiosk}/pending", body: None, roles: &[Role::Kiosk], station: Some(Role::Kiosk) },
     Route { method: "POST", path: "/v1/kiosks/kiosk-1/eject", template: "/v1/kiosks/{kiosk}/eject", body: None, roles: &[Role::Kiosk], station: Some(Role::Kiosk) },

@@ -40,6 +40,62 @@ pub async fn list_content(state: web::Data<AppState>, caller: Caller, req: HttpR
         .await
 }
 
+/// The content ids the log has listed, caught up on each read from where
+/// the last one stopped (so every writer's listings are seen, and a read
+/// scans only what is new).
+#[derive(Default)]
+pub struct CatalogueIndex {
+    inner: std::sync::Mutex<(u64, std::collections::BTreeSet<String>)>,
+}
+
+impl CatalogueIndex {
+    /// Every listed content id, after scanning the log's new records.
+    fn catch_up(&self, ledger: &encore_ledger::Ledger) -> Result<Vec<String>, ApiError> {
+        let mut guard = self.inner.lock().map_err(|_| ApiError::internal("the catalogue index lock is poisoned"))?;
+        let (seen, ids) = &mut *guard;
+        for record in ledger.scan(*seen + 1) {
+            let record = record.map_err(|e| ApiError::internal(e.to_string()))?;
+            if record.event_type == "ContentListed" {
+                if let Some(id) = record.stream.as_str().strip_prefix("content-") {
+                    ids.insert(id.to_string());
+                }
+            }
+            *seen = record.position;
+        }
+        Ok(ids.iter().cloned().collect())
+    }
+}
+
+fn content_view(content: &ContentId, entry: &encore_domain::licensing::CatalogueEntry) -> Option<ContentView> {
+    let listing = entry.listing.as_ref()?;
+    Some(ContentView {
+        content: content.to_string(),
+        price: listing.price.0,
+        uses: listing.condition.uses,
+        valid_days: listing.condition.valid_days,
+        version: entry.version,
+        title: listing.title.clone(),
+        file: listing.file.map(|f| ContentFileView { hash: hex(&f.hash), bytes: f.len }),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/contents", tag = "license",
+    responses((status = 200, body = CatalogueView), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/v1/contents")]
+pub async fn catalogue(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Auditor, Role::Kiosk, Role::Device])?;
+    let shared = state.clone();
+    let ids = web::block(move || shared.catalogue.catch_up(shared.runtime.ledger())).await.map_err(|e| ApiError::internal(e.to_string()))??;
+    let mut contents = Vec::with_capacity(ids.len());
+    for id in ids {
+        let content = parse_id(ContentId::new(id.clone()), &id)?;
+        let entry = state.runtime.catalogue(&content).await?;
+        contents.extend(content_view(&content, &entry));
+    }
+    Ok(HttpResponse::Ok().json(CatalogueView { contents }))
+}
+
 #[utoipa::path(get, path = "/v1/contents/{content}", tag = "license", params(("content" = String, Path)),
     responses((status = 200, body = ContentView, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -48,16 +104,7 @@ pub async fn get_content(state: web::Data<AppState>, caller: Caller, path: web::
     caller.allow(&[Role::Auditor, Role::Kiosk, Role::Device])?;
     let content = parse_id(ContentId::new(path.clone()), &path)?;
     let entry = state.runtime.catalogue(&content).await?;
-    let Some(listing) = &entry.listing else { return Err(ApiError::not_found("unknown-content", content.as_str())) };
-    let view = ContentView {
-        content: content.to_string(),
-        price: listing.price.0,
-        uses: listing.condition.uses,
-        valid_days: listing.condition.valid_days,
-        version: entry.version,
-        title: listing.title.clone(),
-        file: listing.file.map(|f| ContentFileView { hash: hex(&f.hash), bytes: f.len }),
-    };
+    let view = content_view(&content, &entry).ok_or_else(|| ApiError::not_found("unknown-content", content.as_str()))?;
     Ok(HttpResponse::Ok().insert_header(etag(entry.version)).json(view))
 }
 

@@ -52,6 +52,7 @@ pub struct AppState {
     pub runtime: Runtime,
     pub credentials: CredentialStore,
     pub contents: ContentStore,
+    pub catalogue: catalogue::CatalogueIndex,
     pub metrics: Metrics,
 }
 
@@ -116,6 +117,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(accounts::get_card)
         .service(catalogue::list_content)
         .service(catalogue::get_content)
+        .service(catalogue::catalogue)
         .service(catalogue::upload_content)
         .service(catalogue::content_file)
         .service(cards::kiosk_challenge)

@@ -13,7 +13,7 @@ use super::{accounts, cards, catalogue, groups, log, ops, stations, types};
     info(title = "Encore", description = "The accounting, license and log servers of an Encore deployment. Every write needs an Idempotency-Key; errors are application/problem+json."),
     paths(
         accounts::open_account, accounts::get_account, accounts::load_money, accounts::refund, accounts::issue_card, accounts::get_card,
-        catalogue::list_content, catalogue::get_content, catalogue::upload_content, catalogue::content_file,
+        catalogue::list_content, catalogue::catalogue, catalogue::get_content, catalogue::upload_content, catalogue::content_file,
         cards::kiosk_challenge, cards::player_challenge, cards::card_image, cards::report_play,
         stations::insert_card, stations::pending, stations::kiosk_purchase, stations::eject_card, stations::player_purchase,
         groups::register_user, groups::get_group, groups::provision_device, groups::get_device, groups::register_device,
@@ -30,7 +30,7 @@ use super::{accounts, cards, catalogue, groups, log, ops, stations, types};
         types::RegisterUser, types::UserRegisteredView, types::GroupView, types::ProvisionDevice, types::DeviceView, types::RegisterDevice,
         types::IssueCertificate, types::CertificateView, types::CertificatesView, types::AcceptCertificate, types::UploadFavorites,
         types::ReliabilityRow, types::DistributionView, types::ConfigureDistribution, types::SetReward, types::UseRow, types::UsageView,
-        types::ContentUsageView, types::StandingRow, types::CharismaView, types::ContentFileView, types::ContentFileTerms, types::TicketView,
+        types::ContentUsageView, types::StandingRow, types::CharismaView, types::ContentFileView, types::ContentFileTerms, types::CatalogueView, types::TicketView,
         types::CardAnswer, types::LicenseView, types::PlayReportBody, types::PlayReportView,
     )),
     modifiers(&BearerAuth, &Problems),

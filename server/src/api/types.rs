@@ -132,6 +132,12 @@ pub struct ContentView {
     pub file: Option<ContentFileView>,
 }
 
+/// Every content on sale, in id order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogueView {
+    pub contents: Vec<ContentView>,
+}
+
 /// An encrypted content file: its blake3 hash (hex) and length in bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContentFileView {
