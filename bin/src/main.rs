@@ -40,8 +40,12 @@ enum Command {
     /// Audit a log: verify, rebuild, diff, as-of, export, verify-export.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
-    /// The embedded runtime of a license vending machine, reading commands from a terminal or a script.
+    /// A license vending machine: a customer session against the servers, with a journal of its sales.
     Kiosk(cmd::kiosk::Args),
+    /// A player: plays from a carried card (also offline), reports plays when it connects.
+    Player(cmd::player::Args),
+    /// Operator work over the API: accounts, money, cards, the catalogue, charisma policy and rewards.
+    Admin(cmd::admin::Args),
     /// Verify a log's hash chain and indexes; exit 1 and name the first bad position on damage.
     Verify(cmd::verify::Args),
     /// Create a deployment: its log, a keystore of fresh master secrets, the first operator credential.
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
         Command::Scenario(command) => cmd::scenario::run(command),
         Command::Audit(command) => cmd::audit::run(command),
         Command::Kiosk(args) => cmd::kiosk::run(args),
+        Command::Player(args) => cmd::player::run(args),
+        Command::Admin(args) => cmd::admin::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Serve(args) => cmd::serve::run(args),

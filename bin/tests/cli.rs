@@ -202,59 +202,6 @@ fn export_round_trips_through_verify_export_and_a_tampered_export_fails() {
 }
 
 #[test]
-fn the_kiosk_sells_from_a_script_and_a_restart_continues_its_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("kiosk");
-    expect_exit(&["init", "--data", s(&data)], 0);
-    let db = data.join("log");
-    let day1 = tmp.path().join("day1.txt");
-    std::fs::write(
-        &day1,
-        "# the operator stocks the kiosk\naccount open acct-1 balance 1000\ncard issue card-1 account acct-1\n\
-         content list song-1 price 300 uses 3\ncatalogue\ninsert card-1\nchoose song-1\nbuy\neject\nquit\n",
-    )
-    .unwrap();
-    let out = expect_exit(&["kiosk", "--data", s(&data), "--script", s(&day1)], 0);
-    assert!(out.contains("log at position 0"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("insert card-1: CardInserted")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("buy: Charged LicenseIssued LicenseWrittenToCard")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("eject: CardEjected")), "{out}");
-    assert!(out.contains("song-1") && out.contains("price    300"), "{out}");
-    let head = |out: &str| -> u64 {
-        out.lines().next().unwrap().split("log at position ").nth(1).unwrap().trim_end_matches(')').parse().unwrap()
-    };
-
-    let day2 = tmp.path().join("day2.txt");
-    std::fs::write(&day2, "content list song-2 price 200 uses 1\ninsert card-1\nchoose song-2\nbuy\neject\nclock advance 1 day\n").unwrap();
-    let out = encore(&["kiosk", "--data", s(&data), "--script", s(&day2)]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "the refused clock line fails the script:\n{text}");
-    let first_head = head(&text);
-    assert!(first_head > 0, "{text}");
-    assert!(text.lines().any(|l| l.starts_with("buy: Charged")), "{text}");
-    assert!(text.contains("clock advance 1 day: error: clock commands are refused"), "{text}");
-    let verified = expect_exit(&["audit", "verify", "--db", s(&db)], 0);
-    let records: u64 = verified.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(records > first_head, "the second session appended after the first: {verified}");
-    let balances = expect_exit(&["audit", "as-of", "--db", s(&db), "--position", &records.to_string(), "--projection", "balances", "--json"], 0);
-    assert!(balances.contains("balance=500"), "sales of 300 and 200 from 1000: {balances}");
-}
-
-#[test]
-fn the_kiosk_takes_its_secrets_from_a_deployment_never_from_a_seed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let script = tmp.path().join("s.txt");
-    std::fs::write(&script, "help\n").unwrap();
-    expect_one_line_error(&["kiosk", "--data", s(&tmp.path().join("k")), "--script", s(&script)], "not an Encore deployment");
-    expect_one_line_error(&["kiosk", "--data", s(&tmp.path().join("k")), "--secrets-seed", "x"], "--secrets-seed");
-    let data = tmp.path().join("k");
-    expect_exit(&["init", "--data", s(&data)], 0);
-    let out = encore(&["kiosk", "--data", s(&data), "--script", s(&script)]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).is_empty(), "no warning, no seed: {}", stderr(&out));
-}
-
-#[test]
 fn every_verb_has_help() {
     let verbs: &[&[&str]] = &[
         &[],
@@ -271,6 +218,12 @@ fn every_verb_has_help() {
         &["audit", "verify-export"],
         &["audit", "repair"],
         &["kiosk"],
+        &["player"],
+        &["player", "play"],
+        &["player", "sync"],
+        &["admin"],
+        &["admin", "card", "issue"],
+        &["admin", "content", "add"],
         &["init"],
         &["serve"],
         &["credentials"],
@@ -377,7 +330,8 @@ fn serve_refuses_plain_http_off_loopback_and_stops_cleanly_on_sigterm() {
 #[test]
 fn endless_or_huge_inputs_and_numbers_that_do_not_fit_are_refused_naming_them() {
     expect_one_line_error(&["scenario", "run", "/dev/zero"], "larger than");
-    expect_one_line_error(&["kiosk", "--data", "/nonexistent-never", "--script", "/dev/zero"], "larger than");
+    let never = ["--server", "http://127.0.0.1:9", "--token", "/nonexistent-never", "--kiosk", "k1", "--journal", "/nonexistent-never"];
+    expect_one_line_error(&[&["kiosk", "--script", "/dev/zero"][..], &never[..]].concat(), "larger than");
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("big.scn");
     std::fs::write(&script, "content list song price 1 uses 1 valid 4294967297\n").unwrap();

@@ -1,56 +1,68 @@
-//! `encore kiosk --data DIR [--script FILE] [--kiosk NAME]`: the embedded
-//! runtime of a license vending machine. DIR is a deployment of its own
-//! (`encore init --data DIR`): its log (a restart continues it) and its
-//! keystore, whose secrets were drawn at random when it was made; no secret
-//! or seed is taken from the command line, the environment or the source.
-//! It runs the actors on the system clock and reads one command per line
-//! from a script, or stdin (a terminal or a pipe):
+//! `encore kiosk --server URL --token FILE --kiosk ID --journal DIR`: a
+//! license vending machine as a client of the servers, with its own kiosk
+//! credential. A customer session and nothing else (002 claims 3-5, 11):
 //!
-//! * customers: `insert CARD`, `choose CONTENT`, `buy`, `eject`, `catalogue`,
-//!   `help`, `quit`; these become `kiosk insert/buy/eject` scenario lines for
-//!   this kiosk;
-//! * the operator: `account open`, `load`, `card issue`, `content list`, in
-//!   scenario syntax (docs/SCENARIOS.md), `=> ...` expectations included.
+//! * `insert FILE`: the card (a card file) answers the server's challenge and
+//!   is verified; `catalogue`: titles, prices, use conditions; `wanted`: the
+//!   contents the card asks for (002 claim 5); `buy CONTENT`: a purchase whose
+//!   license is written onto the card; `eject`; `help`; `quit`.
+//! * Anything else is refused and writes nothing: operator work (accounts,
+//!   money, the catalogue, cards) is `encore admin` with an operator token.
 //!
-//! `clock` lines are refused: a kiosk's time is the system clock. Each result
-//! prints as one readable line. Exit 1 if a line of a `--script` failed.
+//! The kiosk holds no master secret. Before each purchase is sent, its
+//! idempotency key, card and content go into the journal (`--journal DIR`);
+//! the entry is removed once the license is on the card. A kiosk that
+//! restarts finishes every entry with the same key, so a sale interrupted by
+//! a crash is completed (or was never charged) and is never charged twice.
+//! Reads commands from `--script FILE` or stdin; exit 1 if a script line failed.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use encore_actors::{ManualClock, SystemClock};
-use encore_domain::licensing::LicensingEvent;
-use encore_domain::{Event, EventCodec};
-use encore_ledger::{Ledger, LedgerOptions};
-use encore_replay_tests::{Script, Session, START};
+use encore_card::{read_card, write_card, CardFile};
+use encore_server::api::types::*;
+use encore_server::Client;
 
-const HELP: &str = "customer: insert CARD | choose CONTENT | buy | eject | catalogue | help | quit; \
-operator: account open ACCOUNT [balance N] | load ACCOUNT N | card issue CARD account ACCOUNT | content list CONTENT price N uses N [valid N days]";
+use super::admin::print_catalogue;
+use super::journal::Journal;
+use super::remote::{self, block_on, explain, fresh_key, printable, Remote};
+
+const HELP: &str = "insert CARD-FILE | catalogue | wanted | buy CONTENT | eject | help | quit";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The kiosk's deployment directory (`encore init --data DIR` makes one; a restart continues its log).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub remote: Remote,
+    /// This kiosk's id (its credential must be for this kiosk).
+    #[arg(long, value_name = "ID")]
+    pub kiosk: String,
+    /// The kiosk's journal of unfinished sales (kept across restarts).
+    #[arg(long, value_name = "DIR")]
+    pub journal: PathBuf,
     /// Read commands from this file instead of stdin.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// This kiosk's name.
-    #[arg(long, value_name = "NAME", default_value = "kiosk-1")]
-    pub kiosk: String,
 }
 
-/// What the kiosk remembers between lines.
+/// A sale as the journal keeps it until its license is on the card.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sale {
+    card: String,
+    card_file: PathBuf,
+    content: String,
+}
+
 struct Kiosk {
-    name: String,
-    source: String,
-    chosen: Option<String>,
+    client: Client,
+    id: String,
+    journal: Journal,
+    /// The inserted card: its file and what it held when read.
+    card: Option<(PathBuf, CardFile)>,
     failures: usize,
 }
 
 /// A kiosk script of at most 16 MiB of UTF-8 text (an endless file is refused, not read into memory).
-fn read_bounded(path: &std::path::Path) -> Result<String, String> {
+fn read_bounded(path: &Path) -> Result<String, String> {
     use std::io::Read;
     const LIMIT: u64 = 16 << 20;
     let mut bytes = Vec::new();
@@ -62,37 +74,30 @@ fn read_bounded(path: &std::path::Path) -> Result<String, String> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let script_lines: Option<Vec<String>> = match &args.script {
-        Some(path) => {
-            let text = read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?;
-            Some(text.lines().map(str::to_string).collect())
-        }
+    let script: Option<Vec<String>> = match &args.script {
+        Some(path) => Some(read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?.lines().map(str::to_string).collect()),
         None => None,
     };
-    let deployment = encore_server::deployment::open(&args.data).map_err(|e| e.to_string())?;
-    let secrets = encore_server::deployment::keystore::load(&deployment.keystore()).map_err(|e| e.to_string())?;
-    let log = deployment.log();
-    let ledger = Ledger::open(&log, LedgerOptions::default()).map_err(|e| format!("cannot open the kiosk log {}: {e}", log.display()))?;
-    let source = args.script.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stdin".into());
-    let mut kiosk = Kiosk { name: args.kiosk.clone(), source, chosen: None, failures: 0 };
-    println!("kiosk {} on {} (log at position {})", args.kiosk, log.display(), ledger.head().position);
-    let system = actix_rt::System::new();
-    system.block_on(async {
-        let mut session = Session::open(ledger, Arc::new(SystemClock), Arc::new(ManualClock::new(START)), secrets);
+    let client = args.remote.client()?;
+    let journal = Journal::open(&args.journal)?;
+    let mut kiosk = Kiosk { client, id: args.kiosk.clone(), journal, card: None, failures: 0 };
+    block_on(async {
+        kiosk.finish_interrupted().await?;
+        println!("kiosk {} ready ({HELP})", printable(&kiosk.id));
         let mut number = 0;
         loop {
-            let line = match &script_lines {
+            let line = match &script {
                 Some(lines) => lines.get(number).cloned(),
                 None => read_stdin_line().await,
             };
             number += 1;
             let Some(line) = line else { break };
-            if !handle(&mut session, &mut kiosk, number, &line).await {
+            if !kiosk.handle(&line).await {
                 break;
             }
         }
-        session.close();
-    });
+        Ok::<(), String>(())
+    })?;
     Ok(if args.script.is_some() && kiosk.failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -107,122 +112,151 @@ async fn read_stdin_line() -> Option<String> {
     read.await.ok().flatten()
 }
 
-/// Runs one input line; false when the kiosk should stop.
-async fn handle(session: &mut Session, kiosk: &mut Kiosk, number: usize, raw: &str) -> bool {
-    let code = raw.split('#').next().unwrap_or("").trim();
-    let words: Vec<&str> = code.split_whitespace().collect();
-    let Some(first) = words.first() else { return true };
-    let scenario_line = match (*first, words.len()) {
-        ("quit" | "exit", _) => return false,
-        ("help", _) => {
-            println!("{HELP}");
-            return true;
-        }
-        ("catalogue", _) => {
-            catalogue(session).await;
-            return true;
-        }
-        ("insert", 2) => format!("kiosk insert {} {}", kiosk.name, words[1]),
-        ("choose", 2) => {
-            kiosk.chosen = Some(words[1].to_string());
-            println!("{code}: chosen {}", words[1]);
-            return true;
-        }
-        ("buy", 1) => match &kiosk.chosen {
-            Some(content) => {
-                let sale = format!("{}-sale-{}", kiosk.name, session.ledger().head().position + 1);
-                format!("kiosk buy {} {content} as {sale}", kiosk.name)
+/// The license of a purchase answer, as the card stores it.
+fn card_license(view: &LicenseView) -> Result<encore_card::CardLicense, String> {
+    use encore_domain::ids::{ContentId, PurchaseId};
+    use encore_domain::licensing::{LicenseTerms, SealedLicense};
+    let valid_until = match &view.valid_until {
+        Some(text) => Some(chrono::DateTime::parse_from_rfc3339(text).map(|t| encore_domain::Timestamp::from_micros(t.timestamp_micros())).map_err(|e| format!("license end {text}: {e}"))?),
+        None => None,
+    };
+    Ok(encore_card::CardLicense {
+        content: ContentId::new(view.content.clone()).map_err(|e| e.to_string())?,
+        purchase: PurchaseId::new(view.purchase.clone()).map_err(|e| e.to_string())?,
+        terms: LicenseTerms { uses_left: view.uses_left, valid_until },
+        sealed: SealedLicense(remote::unhex(&view.sealed, "the sealed license")?),
+    })
+}
+
+/// Writes a bought license onto the card file unless it is already there.
+pub fn put_on_card(path: &Path, view: &LicenseView) -> Result<bool, String> {
+    let license = card_license(view)?;
+    let mut card = read_card(path).map_err(|e| e.to_string())?;
+    if card.license(&license.content).is_some_and(|held| held.purchase == license.purchase) {
+        return Ok(false);
+    }
+    card.write_license(license);
+    write_card(path, &card).map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+impl Kiosk {
+    fn fail(&mut self, line: &str, why: &str) -> bool {
+        println!("{}: {why}", printable(line));
+        self.failures += 1;
+        true
+    }
+
+    /// Runs one input line; false when the kiosk should stop.
+    async fn handle(&mut self, raw: &str) -> bool {
+        let code = raw.split('#').next().unwrap_or("").trim();
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let result = match words.as_slice() {
+            [] => return true,
+            ["quit" | "exit"] => return false,
+            ["help"] => Ok(HELP.to_string()),
+            ["insert", file] => self.insert(Path::new(file)).await,
+            ["catalogue" | "browse"] => self.catalogue().await,
+            ["wanted"] => self.wanted().await,
+            ["buy", content] => self.buy(content).await,
+            ["eject"] => self.eject().await,
+            _ => Err(format!("not a kiosk command; a customer can {HELP} (operator work is `encore admin`)")),
+        };
+        match result {
+            Ok(text) => {
+                println!("{text}");
+                true
             }
-            None => return fail(kiosk, code, "choose a content first (`choose CONTENT`; `catalogue` lists them)"),
-        },
-        ("eject", 1) => format!("kiosk eject {}", kiosk.name),
-        ("clock", _) => return fail(kiosk, code, "clock commands are refused: a kiosk runs on the system clock"),
-        ("account" | "load" | "card" | "content", _) => code.to_string(),
-        ("insert" | "choose" | "buy" | "eject", _) => return fail(kiosk, code, &format!("{first}: wrong number of words (type help)")),
-        (other, _) => return fail(kiosk, code, &format!("unknown command {other:?} (type help)")),
-    };
-    run_line(session, kiosk, number, code, &scenario_line).await;
-    if *first == "eject" {
-        kiosk.chosen = None;
-    }
-    true
-}
-
-fn fail(kiosk: &mut Kiosk, label: &str, message: &str) -> bool {
-    kiosk.failures += 1;
-    println!("{label}: error: {message}");
-    true
-}
-
-/// Runs a scenario line and prints its result as one line.
-async fn run_line(session: &mut Session, kiosk: &mut Kiosk, number: usize, label: &str, line: &str) {
-    let parsed = Script::parse(Path::new(&kiosk.source), line);
-    let script = match parsed {
-        Ok(script) => script,
-        Err(e) => {
-            fail(kiosk, label, &e.to_string());
-            return;
-        }
-    };
-    let Some(mut step) = script.steps.first().cloned() else { return };
-    step.line = number;
-    match session.step(&script, &step).await {
-        Ok(entry) => println!("{label}: {}", summary(&entry)),
-        Err(e) => {
-            let message = crate::cmd::one_line(&session.readable(&e.to_string()));
-            fail(kiosk, label, &message);
+            Err(why) => self.fail(code, &why),
         }
     }
-}
 
-/// A transcript entry (command, `= note`, `@pos stream#v Event {..}` lines)
-/// as one line: the event types, then the note.
-fn summary(entry: &str) -> String {
-    let mut events = Vec::new();
-    let mut notes = Vec::new();
-    for line in entry.lines().skip(1).map(str::trim) {
-        if let Some(note) = line.strip_prefix("= ") {
-            notes.push(note.to_string());
-        } else if line.starts_with('@') {
-            events.extend(line.split_whitespace().nth(2).map(str::to_string));
+    async fn insert(&mut self, path: &Path) -> Result<String, String> {
+        if let Some((held, _)) = &self.card {
+            return Err(format!("a card is in the slot already ({}); eject it first", held.display()));
         }
+        let card = read_card(path).map_err(|e| e.to_string())?;
+        let answer = self.client.answer_at_kiosk(&self.id, &card).await.map_err(|e| explain(&e, None))?;
+        let key = fresh_key(&format!("{}-insert", self.id));
+        let written = self.client.insert_card(&key, &self.id, card.card().as_str(), &answer).await.map_err(|e| explain(&e, Some(&key)))?;
+        if written.value.events.iter().any(|e| e.event_type == "CardRejected") {
+            return Err(format!("card {} refused: it is not a genuine, issued, unexpired card", printable(card.card().as_str())));
+        }
+        let text = format!("card {} inserted (account {}): {} license(s) on it", printable(card.card().as_str()), printable(card.account().as_str()), card.licenses().count());
+        self.card = Some((path.to_path_buf(), card));
+        Ok(text)
     }
-    let events = if events.is_empty() { "nothing appended".to_string() } else { events.join(" ") };
-    match notes.is_empty() {
-        true => events,
-        false => format!("{events} ({})", notes.join("; ")),
-    }
-}
 
-/// Every content listed in this kiosk's log, with price and use condition.
-async fn catalogue(session: &Session) {
-    let ledger = session.ledger().clone();
-    let listed = actix_rt::task::spawn_blocking(move || listed(&ledger)).await;
-    match listed {
-        Ok(Ok(items)) if items.is_empty() => println!("catalogue: empty (the operator lists content with `content list`)"),
-        Ok(Ok(items)) => {
-            println!("catalogue: {} items", items.len());
-            for (content, terms) in items {
-                println!("  {:<14} {terms}", session.readable(&content));
+    async fn catalogue(&mut self) -> Result<String, String> {
+        let catalogue = self.client.catalogue().await.map_err(|e| explain(&e, None))?.value;
+        print_catalogue(&catalogue);
+        Ok(format!("{} content(s) on sale", catalogue.contents.len()))
+    }
+
+    /// What the card asks for (recorded by a player, 002 claim 5), with what it costs.
+    async fn wanted(&mut self) -> Result<String, String> {
+        let Some((path, _)) = &self.card else { return Err("insert a card first".into()) };
+        let card = read_card(path).map_err(|e| e.to_string())?;
+        let wanted: Vec<String> = card.requested().map(ToString::to_string).collect();
+        if wanted.is_empty() {
+            return Ok("the card asks for nothing".into());
+        }
+        let mut lines = Vec::new();
+        for content in &wanted {
+            match self.client.content(content).await {
+                Ok(view) => lines.push(format!("{} (price {}, {} plays)", printable(content), view.value.price, view.value.uses)),
+                Err(_) => lines.push(format!("{} (not on sale)", printable(content))),
             }
         }
-        Ok(Err(e)) => println!("catalogue: error: {e}"),
-        Err(e) => println!("catalogue: error: {e}"),
+        Ok(format!("the card asks for: {}", lines.join(", ")))
     }
-}
 
-/// (content id, price and use condition) for each `ContentListed`, in log order.
-fn listed(ledger: &Ledger) -> Result<Vec<(String, String)>, String> {
-    let mut items = Vec::new();
-    for record in ledger.scan(1) {
-        let record = record.map_err(|e| e.to_string())?;
-        if record.event_type != "ContentListed" {
-            continue;
-        }
-        if let Ok(Event::Licensing(LicensingEvent::ContentListed(e))) = Event::decode_payload(&record.event_type, &record.payload) {
-            let valid = e.condition.valid_days.map(|d| format!(", valid {d} days")).unwrap_or_default();
-            items.push((e.content.as_str().to_string(), format!("price {:>6}  {} uses{valid}", e.price.units(), e.condition.uses)));
-        }
+    async fn buy(&mut self, content: &str) -> Result<String, String> {
+        let Some((path, card)) = &self.card else { return Err("insert a card first".into()) };
+        let (path, card_id) = (path.clone(), card.card().to_string());
+        let key = fresh_key(&format!("{}-sale", self.id));
+        self.journal.put(&key, &Sale { card: card_id.clone(), card_file: path.clone(), content: content.to_string() })?;
+        let text = self.complete(&key, &path, content).await?;
+        Ok(text)
     }
-    Ok(items)
+
+    /// Sends (or re-sends) the purchase `key` and puts its license on the card; the journal entry goes last.
+    async fn complete(&mut self, key: &str, path: &Path, content: &str) -> Result<String, String> {
+        let card = read_card(path).map_err(|e| e.to_string())?;
+        let answer = self.client.answer_at_kiosk(&self.id, &card).await.map_err(|e| explain(&e, Some(key)))?;
+        let body = Purchase { card: card.card().to_string(), content: content.to_string(), answer };
+        let bought = self.client.kiosk_purchase(key, &self.id, &body).await.map_err(|e| explain(&e, Some(key)))?.value;
+        let text = match bought.outcome.as_str() {
+            "licensed" => {
+                let view = bought.license.as_ref().ok_or("the server sold a license without handing it over")?;
+                put_on_card(path, view)?;
+                let until = view.valid_until.as_deref().map_or(String::new(), |u| format!(" until {u}"));
+                format!("bought {} for {} (balance {}); license on the card: {} plays{until}", printable(content), bought.price.unwrap_or(0), bought.balance.unwrap_or(0), view.uses_left)
+            }
+            "declined" => format!("not bought: {}", bought.reason.as_deref().unwrap_or("declined").replace('-', " ")),
+            "card-rejected" => format!("card refused: {}", bought.reason.as_deref().unwrap_or("not genuine").replace('-', " ")),
+            "already-on-card" => format!("{} is on the card already", printable(content)),
+            other => format!("{}: {other}", printable(content)),
+        };
+        self.journal.remove(key)?;
+        Ok(text)
+    }
+
+    /// Sales a crash interrupted: each finished with its own key (answered from the server's log).
+    async fn finish_interrupted(&mut self) -> Result<(), String> {
+        for (key, sale) in self.journal.pending::<Sale>()? {
+            match self.complete(&key, &sale.card_file, &sale.content).await {
+                Ok(text) => println!("finished an interrupted sale for card {}: {text}", printable(&sale.card)),
+                Err(why) => println!("an interrupted sale for card {} is still pending ({why}); it is finished at the next start", printable(&sale.card)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn eject(&mut self) -> Result<String, String> {
+        let Some((_, card)) = self.card.take() else { return Err("no card in the slot".into()) };
+        let key = fresh_key(&format!("{}-eject", self.id));
+        self.client.eject_card(&key, &self.id).await.map_err(|e| explain(&e, Some(&key)))?;
+        Ok(format!("card {} ejected", printable(card.card().as_str())))
+    }
 }

@@ -2,11 +2,15 @@
 //! an `Err` is a readable one-line message, printed by `main` with exit code 2.
 //! Shared helpers: hex, JSON escaping, progress bars, clap errors as one line.
 
+pub mod admin;
 pub mod audit;
 pub mod credentials;
 pub mod demo;
 pub mod init;
+pub mod journal;
 pub mod kiosk;
+pub mod player;
+pub mod remote;
 pub mod scenario;
 pub mod serve;
 pub mod verify;
