@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use encore_actors::runtime::PurchaseContext;
 use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{PurchaseOutcome, UseCondition};
@@ -66,7 +65,7 @@ async fn run(clients: usize, cards: usize, duration: Duration) {
                     let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
                     let content = ContentId::new(format!("m{m}")).expect("id");
                     let t = Instant::now();
-                    let bought = rt.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default()).await.expect("purchase");
+                    let bought = rt.buy_from_player(&player, &chip, &purchase, &content).await.expect("purchase");
                     latencies.push(t.elapsed().as_micros() as u64);
                     assert!(matches!(bought.value.outcome, PurchaseOutcome::Bought { .. }), "{:?}", bought.value.outcome);
                     total.fetch_add(1, Ordering::Relaxed);

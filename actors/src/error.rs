@@ -7,9 +7,9 @@ use encore_domain::groups::device::{CopyError, MergeError};
 use encore_domain::groups::reputation::{DistributionError, ForwardError, UploadError};
 use encore_domain::groups::user_group::{DeregisterError, IssueCertificateError, RegisterDeviceError, RegisterUserError};
 use encore_domain::groups::DeviceError;
-use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId};
+use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId, UserId};
 use encore_domain::licensing::{
-    CryptoError, IssueCardError, KioskError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
+    CryptoError, IssueCardError, KioskError, LinkError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
     PurchaseRefundError, RefundError, TicketError,
 };
 use encore_domain::licensing::Station;
@@ -23,6 +23,8 @@ pub enum RuntimeError {
     // --- refused by the runtime before deciding ---
     #[error("account {account} is not open")]
     UnknownAccount { account: AccountId },
+    #[error("user {user} is not registered with the group server")]
+    UnknownUser { user: UserId },
     #[error("no charge for purchase {purchase} on account {account}")]
     UnknownPurchase { account: AccountId, purchase: PurchaseId },
     #[error("device {device} is in no group")]
@@ -39,6 +41,8 @@ pub enum RuntimeError {
     OpenAccount(#[from] OpenAccountError),
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
     #[error(transparent)]
     IssueCard(#[from] IssueCardError),
     #[error(transparent)]

@@ -63,14 +63,6 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// How a purchase relates to the groups half: bought through a favorite
-/// (bumps that group id's reliability) and/or by a member of a group (whose
-/// reward, if any, discounts the price).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PurchaseContext {
-    pub via_favorite: Option<GroupId>,
-    pub buyer_group: Option<GroupId>,
-}
 
 /// A whole kiosk session: insert, verify, buy each chosen content, eject.
 #[derive(Debug)]
@@ -189,21 +181,31 @@ impl Runtime {
         self.shared.secrets.issuer().challenge_key()
     }
 
-    async fn purchase(&self, station: Station, chip: &CardChip, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    async fn purchase(&self, station: Station, chip: &CardChip, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let proof = self.prove(chip, &station);
-        self.purchase_presented(station, chip.card_id(), proof, purchase, content, context).await
+        self.purchase_presented(station, chip.card_id(), proof, purchase, content).await
+    }
+
+    /// Links an account to a registered user, and so to the user's group id:
+    /// its purchases then earn that group's member reward and spend the
+    /// favorites its devices uploaded. The user's group is read from the group
+    /// server first (a user is never unregistered, so it cannot change).
+    pub async fn link_account(&self, account: &AccountId, user: &UserId) -> Result<Outcome<GroupId>, RuntimeError> {
+        let server = self.group_server().await?;
+        let group = server.group_of(user).cloned().ok_or_else(|| RuntimeError::UnknownUser { user: user.clone() })?;
+        self.shared.exec(&account_stream(account), lflows::link_account(account.clone(), user.clone(), group)).await
     }
 
     /// A purchase onto a carried card that answered a ticket from [`Runtime::challenge_key`]
     /// at a kiosk or player on the network; the ticket is checked against the runtime's clock.
-    pub async fn purchase_answered(&self, station: Station, card: &CardId, answer: &TicketAnswer, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    pub async fn purchase_answered(&self, station: Station, card: &CardId, answer: &TicketAnswer, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let proof = self.challenge_key().proof_of(answer, card, &station, self.now())?;
-        self.purchase_presented(station, card, proof, purchase, content, context).await
+        self.purchase_presented(station, card, proof, purchase, content).await
     }
 
-    async fn purchase_presented(&self, station: Station, card: &CardId, proof: CardProof, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    async fn purchase_presented(&self, station: Station, card: &CardId, proof: CardProof, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let request = PurchaseRequest { purchase: purchase.clone(), card: card.clone(), content: content.clone(), station, proof };
-        let command = PurchaseCommand { request, via_favorite: context.via_favorite, buyer_group: context.buyer_group };
+        let command = PurchaseCommand { request };
         self.shared.exec(&card_stream(card), lflows::purchase(command)).await
     }
 
@@ -227,8 +229,8 @@ impl Runtime {
     }
 
     /// A player buys a content for the card's account, written onto the card (002 claims 1-2, 10).
-    pub async fn buy_from_player(&self, player: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
-        self.purchase(Station::player(player.clone()), chip, purchase, content, context).await
+    pub async fn buy_from_player(&self, player: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+        self.purchase(Station::player(player.clone()), chip, purchase, content).await
     }
 
     /// A card goes into a kiosk and is verified (000 rule 1).
@@ -247,8 +249,8 @@ impl Runtime {
     }
 
     /// Buys a content onto the card in the kiosk's slot (002 claims 3-5, 11).
-    pub async fn kiosk_buy(&self, kiosk: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId, context: PurchaseContext) -> Result<Outcome<PurchaseResult>, RuntimeError> {
-        self.purchase(Station::kiosk(kiosk.clone()), chip, purchase, content, context).await
+    pub async fn kiosk_buy(&self, kiosk: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+        self.purchase(Station::kiosk(kiosk.clone()), chip, purchase, content).await
     }
 
     /// The kiosk gives the card back; the value is the card ejected.
@@ -269,7 +271,7 @@ impl Runtime {
         let mut session = session;
         let mut failure = None;
         for (purchase, content) in choices {
-            match self.kiosk_buy(kiosk, chip, purchase, content, PurchaseContext::default()).await {
+            match self.kiosk_buy(kiosk, chip, purchase, content).await {
                 Ok(bought) => {
                     events.extend(bought.events);
                     session.purchases.push(bought.value);

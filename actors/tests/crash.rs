@@ -16,7 +16,6 @@ use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use encore_actors::runtime::PurchaseContext;
 use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{Account, LicensingEvent, PurchaseOutcome, Station, UseCondition};
@@ -87,7 +86,7 @@ async fn buy(rt: &Runtime, purchase: &str) -> PurchaseOutcome {
     let (c, m) = parse(purchase).expect("purchase id names card and content");
     let chip = rt.secrets().genuine_chip(card(c));
     let bought = rt
-        .buy_from_player(&DeviceId::new("player1").unwrap(), &chip, &PurchaseId::new(purchase).unwrap(), &content(m), PurchaseContext::default())
+        .buy_from_player(&DeviceId::new("player1").unwrap(), &chip, &PurchaseId::new(purchase).unwrap(), &content(m))
         .await
         .expect("purchase");
     if let PurchaseOutcome::Bought { .. } = bought.value.outcome {

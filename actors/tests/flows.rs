@@ -6,14 +6,13 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use encore_actors::runtime::PurchaseContext;
 use encore_actors::RuntimeConfig;
 use encore_domain::groups::{CharismaPolicy, ControlMode, DistributionConfig, UsageRules};
 use encore_domain::licensing::{LicensingEvent, PurchaseOutcome};
 use encore_domain::{Event, Money};
 
 fn buy(card: &'static str, purchase: &'static str, content: &'static str) -> Step {
-    Step::PlayerBuy { card, purchase, content, forged: false, via_favorite: None, buyer_group: None }
+    Step::PlayerBuy { card, purchase, content, forged: false }
 }
 
 fn opened(account: &'static str, initial: u64) -> Step {
@@ -36,7 +35,7 @@ async fn licensing_flows_from_a_player() {
         // Retrying the same purchase id never charges twice.
         (buy("c1", "p1", "m1"), Events(&[])),
         (buy("c1", "p2", "nothing"), Fails("not in the catalogue")),
-        (Step::PlayerBuy { card: "c1", purchase: "p3", content: "m1", forged: true, via_favorite: None, buyer_group: None }, Events(&["CardRejected"])),
+        (Step::PlayerBuy { card: "c1", purchase: "p3", content: "m1", forged: true }, Events(&["CardRejected"])),
         (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
         (Step::Play { card: "c1", content: "m1", forged: true }, Events(&["CardRejected"])),
         (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
@@ -166,14 +165,16 @@ async fn unmanaged_copies_and_check_in_check_out() {
     .await;
 }
 
-/// Radio sharing, favorites PD -> PC -> distribution server, a purchase
-/// through the favorite (ReliabilityBumped in the same append as the charge),
-/// charisma, the reward discounting the next purchase, and reputation sync.
+/// Radio sharing, favorites PD -> PC -> distribution server, a purchase by a
+/// member of the group that uploaded the favorite (ReliabilityBumped in the
+/// same append as the charge, the favorite spent), charisma, the reward
+/// discounting a purchase by a member of the charisma group, reputation sync.
 #[actix_rt::test]
 async fn sharing_favorites_reliability_charisma_and_rewards() {
     let h = harness();
-    let config = DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 1 } };
+    let config = DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None };
     let via = Some("01234-00001");
+    let buy = |card, purchase, content| Step::PlayerBuy { card, purchase, content, forged: false };
     run(&h, &[
         (Step::Configure { config }, Events(&["DistributionConfigured"])),
         (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
@@ -201,36 +202,42 @@ async fn sharing_favorites_reliability_charisma_and_rewards() {
         (Step::Upload { pd: "pd2", pc: "pc2" }, Events(&["FavoritesUploaded", "FavoritesUploaded"])),
         (Step::Forward { pc: "pc2" }, Events(&["FavoritesForwarded", "FavoritesForwarded"])),
         (opened("a1", 1000), Events(&["AccountOpened", "CardLoaded"])),
+        (Step::Link { account: "a1", user: "nobody" }, Fails("not registered")),
+        (Step::Link { account: "a1", user: "u2" }, Events(&["AccountLinked"])),
+        (Step::Link { account: "a1", user: "u2" }, Events(&[])),
+        (Step::Link { account: "a1", user: "u1" }, Fails("linked to group 01777-00002 already")),
         (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
         (Step::List { content: "m1", price: 100, uses: 5 }, Events(&["ContentListed"])),
         (Step::List { content: "m2", price: 100, uses: 5 }, Events(&["ContentListed"])),
-        (Step::PlayerBuy { card: "c1", purchase: "p1", content: "m2", forged: false, via_favorite: via, buyer_group: None }, Fails("no favorite for content m2")),
-        (Step::PlayerBuy { card: "c1", purchase: "p1", content: "m1", forged: false, via_favorite: via, buyer_group: None },
-            Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard", "ReliabilityBumped"])),
+        // No favorite of m2 was uploaded by u2's group: a plain purchase.
+        (buy("c1", "p1", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
         (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Fails("not on the charisma list")),
-        (Step::PlayerBuy { card: "c1", purchase: "p1", content: "m1", forged: false, via_favorite: via, buyer_group: None }, Events(&[])),
+        (buy("c1", "p2", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard", "ReliabilityBumped", "CharismaGranted"])),
+        (buy("c1", "p2", "m1"), Events(&[])),
     ])
     .await;
-    // A second purchase through the favorite crosses the threshold of 1.
-    h.runtime.refund(&acct("a1"), &purchase("p1")).await.unwrap();
+    // The favorite was spent: buying the song again bumps nothing.
+    h.runtime.refund(&acct("a1"), &purchase("p2")).await.unwrap();
     run(&h, &[
-        (Step::PlayerBuy { card: "c1", purchase: "p2", content: "m1", forged: false, via_favorite: via, buyer_group: None },
-            Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard", "ReliabilityBumped", "CharismaGranted"])),
+        (buy("c1", "p4", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
         (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Events(&["RewardGranted"])),
         (Step::Sync { device: "pd1" }, Events(&["ReliabilityUpdated", "CharismaListSynced"])),
         (Step::Sync { device: "pd1" }, Events(&[])),
-        (Step::PlayerBuy { card: "c1", purchase: "p3", content: "m2", forged: false, via_favorite: None, buyer_group: via },
-            Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+        // A member of the charisma group pays 25 % less.
+        (opened("a2", 1000), Events(&["AccountOpened", "CardLoaded"])),
+        (Step::Link { account: "a2", user: "u1" }, Events(&["AccountLinked"])),
+        (Step::IssueCard { card: "c2", account: "a2" }, Events(&["CardIssued"])),
+        (buy("c2", "p3", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
         (Step::SetRadio { device: "pd2", auto_switch: false, threshold: 100 }, Events(&["RadioSettingsChanged"])),
     ])
     .await;
-    let account = h.runtime.account(&acct("a1")).await.unwrap();
+    let account = h.runtime.account(&acct("a2")).await.unwrap();
     let discounted = account.charges.get(&purchase("p3")).unwrap();
     assert_eq!(discounted.amount, Money(75), "the 25 % reward is applied to the price charged");
-    assert_eq!(account.balance, Money(1000 - 100 - 75));
-    assert_eq!(h.runtime.distribution().await.unwrap().reliability_of(&gid("01234-00001")), 2);
+    assert_eq!(account.balance, Money(1000 - 75));
+    assert_eq!(h.runtime.distribution().await.unwrap().reliability_of(&gid("01234-00001")), 1);
     let pd1 = h.runtime.device(&dev("pd1")).await.unwrap();
-    assert_eq!(pd1.reliability(), 2);
+    assert_eq!(pd1.reliability(), 1);
 }
 
 async fn setup_card(h: &Harness, balance: u64, contents: usize, price: u64) {
@@ -254,7 +261,7 @@ async fn sixty_four_concurrent_purchases_exactly_ten_succeed() {
             let (rt, chip) = (runtime.clone(), chip.clone());
             actix_rt::spawn(async move {
                 let p = purchase(&format!("p{i}"));
-                rt.buy_from_player(&dev("player1"), &chip, &p, &content(&format!("m{i}")), PurchaseContext::default()).await.unwrap()
+                rt.buy_from_player(&dev("player1"), &chip, &p, &content(&format!("m{i}"))).await.unwrap()
             })
         })
         .collect();
@@ -297,7 +304,7 @@ async fn concurrent_writers_of_one_account_keep_the_invariant() {
             if i % 4 == 0 {
                 rt.load_money(&acct("a1"), Money(5)).await.unwrap();
             }
-            rt.buy_from_player(&dev("player1"), &chip, &purchase(&format!("p{i}")), &content(&format!("m{i}")), PurchaseContext::default()).await.unwrap()
+            rt.buy_from_player(&dev("player1"), &chip, &purchase(&format!("p{i}")), &content(&format!("m{i}"))).await.unwrap()
         }));
     }
     let mut bought = 0u64;

@@ -154,7 +154,7 @@ impl Workload {
 
     fn setup_ops(&mut self) -> Vec<Op> {
         let mut ops = Vec::new();
-        let config = DistributionConfig { points_per_purchase: 1, policy: self.config.charisma };
+        let config = DistributionConfig { points_per_purchase: 1, policy: self.config.charisma, points_per_further_purchase: None };
         let at = self.tick();
         ops.push(self.distribution_op(at, vec![GroupEvent::DistributionConfigured { config }]));
         for i in 0..self.config.contents.max(1) {

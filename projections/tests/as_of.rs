@@ -68,10 +68,10 @@ fn write_story(ledger: &Ledger) {
     // 7
     append(ledger, 6000, vec![("account-a1", vec![lic(Refunded { account: a1(), purchase, amount: Money(300), balance_after: Money(1000), at: t(6000) }.into())])]);
     // 8
-    let config = DistributionConfig { points_per_purchase: 3, policy: CharismaPolicy::TopN { n: 1 } };
+    let config = DistributionConfig { points_per_purchase: 3, policy: CharismaPolicy::TopN { n: 1 }, points_per_further_purchase: None };
     append(ledger, 7000, vec![("distribution", vec![GroupEvent::DistributionConfigured { config }.into()])]);
     // 9, 10
-    let bump = |group: GroupId, points: u64, reliability: u64, p: &str| -> Event { GroupEvent::ReliabilityBumped { group, content: s1(), purchase: PurchaseId::new(p).unwrap(), points, reliability }.into() };
+    let bump = |group: GroupId, points: u64, reliability: u64, p: &str| -> Event { GroupEvent::ReliabilityBumped { group, content: s1(), purchase: PurchaseId::new(p).unwrap(), points, reliability, buyer: None }.into() };
     append(ledger, 8000, vec![("distribution", vec![bump(g("A"), 3, 3, "p3"), GroupEvent::CharismaGranted { group: g("A"), reliability: 3 }.into()])]);
     // 11, 12, 13
     append(

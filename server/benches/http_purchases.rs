@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use encore_actors::runtime::PurchaseContext;
 use encore_actors::{Runtime, RuntimeConfig, SystemClock};
 use encore_domain::ids::{CardId, ContentId, DeviceId, PurchaseId};
 use encore_ledger::{Ledger, LedgerOptions};
@@ -162,7 +161,7 @@ fn in_process(clients: usize, cards: usize, duration: Duration) -> Figures {
                 let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
                 let content = ContentId::new(format!("m{content}")).expect("id");
                 let player = DeviceId::new("player1").expect("id");
-                rt.buy_from_player(&player, &chip, &purchase, &content, PurchaseContext::default()).await.expect("purchase");
+                rt.buy_from_player(&player, &chip, &purchase, &content).await.expect("purchase");
             }
         })
         .await;

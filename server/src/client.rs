@@ -152,6 +152,11 @@ impl Client {
         self.post(&format!("/v1/accounts/{}/loads", segment(account)), key, if_match, &LoadMoney { amount }).await
     }
 
+    /// Links an account to a registered user (its purchases then count for the user's group).
+    pub async fn link_account(&self, key: &str, account: &str, user: &str) -> Result<Answer<LinkedView>, ClientError> {
+        self.post(&format!("/v1/accounts/{}/link", segment(account)), key, None, &LinkAccount { user: user.into() }).await
+    }
+
     pub async fn refund(&self, key: &str, account: &str, purchase: &str) -> Result<Answer<Written>, ClientError> {
         self.post(&format!("/v1/accounts/{}/refunds", segment(account)), key, None, &Refund { purchase: purchase.into() }).await
     }

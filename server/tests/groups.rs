@@ -81,15 +81,15 @@ fn the_distribution_policy_is_the_operators_and_its_refusals_write_nothing() {
     run(async {
         let before = op.distribution().await.unwrap();
         assert_eq!((before.value.policy.as_str(), before.value.policy_value, before.value.points_per_purchase), ("threshold", 100, 1));
-        let body = ConfigureDistribution { points_per_purchase: Some(2), threshold: None, top_n: Some(5) };
+        let body = ConfigureDistribution { points_per_purchase: Some(2), points_per_further_purchase: None, threshold: None, top_n: Some(5) };
         op.configure_distribution("policy-1", &body, before.etag).await.unwrap();
         let after = op.distribution().await.unwrap();
         assert_eq!((after.value.policy.as_str(), after.value.policy_value, after.value.points_per_purchase), ("top-n", 5, 2));
-        let stale = refused(op.configure_distribution("policy-2", &ConfigureDistribution { points_per_purchase: Some(3), threshold: None, top_n: None }, before.etag).await);
+        let stale = refused(op.configure_distribution("policy-2", &ConfigureDistribution { points_per_purchase: Some(3), points_per_further_purchase: None, threshold: None, top_n: None }, before.etag).await);
         assert_eq!(stale.status, 412);
-        let both = refused(op.configure_distribution("policy-3", &ConfigureDistribution { points_per_purchase: None, threshold: Some(1), top_n: Some(1) }, None).await);
+        let both = refused(op.configure_distribution("policy-3", &ConfigureDistribution { points_per_purchase: None, points_per_further_purchase: None, threshold: Some(1), top_n: Some(1) }, None).await);
         assert_eq!(both.kind, "bad-policy");
-        let zero = refused(op.configure_distribution("policy-4", &ConfigureDistribution { points_per_purchase: Some(0), threshold: None, top_n: None }, None).await);
+        let zero = refused(op.configure_distribution("policy-4", &ConfigureDistribution { points_per_purchase: Some(0), points_per_further_purchase: None, threshold: None, top_n: None }, None).await);
         assert_eq!((zero.status, zero.kind.as_str()), (422, "refused"));
         let not_charisma = refused(op.set_reward("reward-1", "01234-0000A", 500).await);
         assert_eq!(not_charisma.status, 422, "{not_charisma:?}");

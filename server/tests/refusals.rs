@@ -28,6 +28,7 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/accounts/acct-1", template: "/v1/accounts/{account}", body: None, roles: &[Role::Auditor], station: None },
     Route { method: "POST", path: "/v1/accounts/acct-1/loads", template: "/v1/accounts/{account}/loads", body: Some(r#"{"amount":5}"#), roles: &[], station: None },
     Route { method: "POST", path: "/v1/accounts/acct-1/refunds", template: "/v1/accounts/{account}/refunds", body: Some(r#"{"purchase":"p-1"}"#), roles: &[], station: None },
+    Route { method: "POST", path: "/v1/accounts/acct-1/link", template: "/v1/accounts/{account}/link", body: Some(r#"{"user":"u-1"}"#), roles: &[], station: None },
     Route { method: "POST", path: "/v1/cards", template: "/v1/cards", body: Some(r#"{"card":"card-9","account":"acct-1"}"#), roles: &[], station: None },
     Route { method: "GET", path: "/v1/cards/card-1", template: "/v1/cards/{card}", body: None, roles: &[Role::Auditor, Role::Kiosk], station: None },
     Route { method: "POST", path: "/v1/contents", template: "/v1/contents", body: Some(r#"{"content":"song-9","price":1,"uses":1}"#), roles: &[], station: None },

@@ -54,6 +54,7 @@ pub fn licensing_events() -> Vec<LicensingEvent> {
         CardInserted { station: kiosk(), card: card(), account: account(), at }.into(),
         CardRejected { station: kiosk(), card: card(), reason: CardRejection::NotGenuine, at }.into(),
         CardEjected { station: kiosk(), card: card(), at }.into(),
+        crate::licensing::events::AccountLinked { account: account(), user: crate::ids::UserId::new("u1").unwrap(), group: gid(), at }.into(),
     ]
 }
 
@@ -111,8 +112,8 @@ pub fn group_events() -> Vec<GroupEvent> {
         FavoriteRecorded { device: did("pd2"), content: cid("c1"), group: gid() },
         FavoritesUploaded { from: did("pd2"), to: did("pc2"), favorites: vec![fav.clone()] },
         FavoritesForwarded { device: did("pc2"), group: gid(), favorites: vec![fav] },
-        DistributionConfigured { config: DistributionConfig { points_per_purchase: 2, policy: CharismaPolicy::TopN { n: 10 } } },
-        ReliabilityBumped { group: gid(), content: cid("c1"), purchase: PurchaseId::new("p1").unwrap(), points: 1, reliability: 101 },
+        DistributionConfigured { config: DistributionConfig { points_per_purchase: 2, policy: CharismaPolicy::TopN { n: 10 }, points_per_further_purchase: Some(3) } },
+        ReliabilityBumped { group: gid(), content: cid("c1"), purchase: PurchaseId::new("p1").unwrap(), points: 1, reliability: 101, buyer: Some(gid()) },
         CharismaGranted { group: gid(), reliability: 101 },
         CharismaRevoked { group: gid(), reliability: 101 },
         RewardGranted { group: gid(), discount_bp: 500 },

@@ -6,15 +6,16 @@
 use std::sync::Arc;
 
 use encore_domain::aggregate::StreamEvents;
-use encore_domain::groups::{discounted_price, Distribution, DistributionCommand, DISTRIBUTION_STREAM};
-use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId};
+use encore_domain::groups::reputation::DistributionError;
+use encore_domain::groups::{purchase_reputation, Distribution, PurchaseReputation, DISTRIBUTION_STREAM};
+use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use encore_domain::licensing::{
     account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card,
     kiosk_buy, player_buy, record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, ContentKey,
     InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseKeys, ReportOutcome, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordOutcome, RefundOutcome, Station,
     StationKind, StationLog, UseCondition,
 };
-use encore_domain::{Aggregate, Event, Money, Timestamp};
+use encore_domain::{Event, Money, Timestamp};
 
 use super::{single, widen};
 use crate::error::RuntimeError;
@@ -41,10 +42,18 @@ pub fn load_money(account: AccountId, amount: Money) -> impl Fn(Arc<Account>, Ar
     move |state, _shared, now| {
         let result = state
             .decide_load(&account, amount, now)
-            .map(|events| {
-                let balance = state.balance.checked_add(amount).unwrap_or(state.balance);
-                plan(balance, single(account_stream(&account), state.version, events), "load")
-            })
+            .map(|events| plan(state.balance_after_load(amount), single(account_stream(&account), state.version, events), "load"))
+            .map_err(RuntimeError::from);
+        Box::pin(async move { result })
+    }
+}
+
+/// Links an account to a registered user's group (the runtime looked the group up first).
+pub fn link_account(account: AccountId, user: UserId, group: GroupId) -> impl Fn(Arc<Account>, Arc<Shared>, Timestamp) -> DecideFuture<GroupId> + Send {
+    move |state, _shared, now| {
+        let result = state
+            .decide_link(&account, &user, &group, now)
+            .map(|events| plan(group.clone(), single(account_stream(&account), state.version, events), "link"))
             .map_err(RuntimeError::from);
         Box::pin(async move { result })
     }
@@ -103,17 +112,14 @@ pub fn report_play(report: PlayReport) -> impl Fn(Arc<Card>, Arc<Shared>, Timest
     }
 }
 
-/// A purchase as the runtime receives it.
+/// A purchase as the runtime receives it. Who buys follows from the card's
+/// account (its linked group id), never from what a caller claims.
 #[derive(Debug, Clone)]
 pub struct PurchaseCommand {
     pub request: PurchaseRequest,
-    /// The purchase was made through a favorite from this group id: bump its reliability.
-    pub via_favorite: Option<GroupId>,
-    /// The buyer's group id: its reward (if on the charisma list) discounts the price.
-    pub buyer_group: Option<GroupId>,
 }
 
-/// What a purchase came to, with the reward applied (if any).
+/// What a purchase came to, with the buyer's reward applied (if any).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseResult {
     pub outcome: PurchaseOutcome,
@@ -121,18 +127,12 @@ pub struct PurchaseResult {
     pub discount_bp: Option<u32>,
 }
 
-fn discounted(entry: &CatalogueEntry, discount_bp: Option<u32>) -> CatalogueEntry {
-    let mut entry = entry.clone();
-    if let (Some(listing), Some(bp)) = (entry.listing.as_mut(), discount_bp) {
-        listing.price = discounted_price(listing.price, bp);
-    }
-    entry
-}
-
 /// The all-or-nothing purchase, coordinated by the card's actor: `Charged` on
-/// the account, `LicenseIssued` + `LicenseWrittenToCard` on the card and, for
-/// a purchase through a favorite, `ReliabilityBumped` on the distribution
-/// stream, in one append.
+/// the account, `LicenseIssued` + `LicenseWrittenToCard` on the card and, when
+/// the buyer's group spent a favorite of another group's on it,
+/// `ReliabilityBumped` (and charisma changes) on the distribution stream, in
+/// one append. An account linked to no group buys at list price, and the
+/// distribution server is not asked.
 pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<PurchaseResult> + Send {
     move |card, shared, now| {
         let command = command.clone();
@@ -144,12 +144,15 @@ pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Tim
             };
             let catalogue = shared.snapshot::<CatalogueEntry>(&content_stream(&request.content)).await?;
             let station = shared.snapshot::<StationLog>(&station_stream(&request.station)).await?;
-            let distribution = match command.via_favorite.is_some() || command.buyer_group.is_some() {
-                true => Some(shared.snapshot::<Distribution>(DISTRIBUTION_STREAM).await?),
-                false => None,
+            let (reputation, distribution_version) = match &account.group {
+                Some(buyer) => {
+                    let server = shared.snapshot::<Distribution>(DISTRIBUTION_STREAM).await?;
+                    let decided = purchase_reputation(&server, buyer, &request.content, &request.purchase).map_err(DistributionError::from)?;
+                    (decided, server.version())
+                }
+                None => (PurchaseReputation::default(), 0),
             };
-            let discount_bp = command.buyer_group.as_ref().zip(distribution.as_ref()).and_then(|(g, d)| d.reward_for(g));
-            let catalogue = discounted(&catalogue, discount_bp);
+            let catalogue = catalogue.discounted(reputation.discount_bp);
             let keys = PurchaseKeys { issuer: shared.secrets.issuer(), license_server: shared.secrets.license_server() };
             let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &station };
             let decided = match request.station.kind {
@@ -157,22 +160,11 @@ pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Tim
                 StationKind::Player => player_buy(state, keys, request, now)?,
             };
             let mut decision = widen(decided.decision);
-            if let (PurchaseOutcome::Bought { .. }, Some(group), Some(server)) = (&decided.outcome, &command.via_favorite, &distribution) {
-                let record = DistributionCommand::RecordPurchase {
-                    purchase: request.purchase.clone(),
-                    content: request.content.clone(),
-                    favorite_group: group.clone(),
-                };
-                let events = server.decide(&record, now)?;
-                if !events.is_empty() {
-                    decision.appends.push(StreamEvents {
-                        stream: DISTRIBUTION_STREAM.to_string(),
-                        expected_version: server.version(),
-                        events: events.into_iter().map(Event::from).collect(),
-                    });
-                }
+            let bought = matches!(decided.outcome, PurchaseOutcome::Bought { .. });
+            if let Some(append) = reputation.append(bought, distribution_version) {
+                decision.appends.push(StreamEvents { stream: append.stream, expected_version: append.expected_version, events: append.events.into_iter().map(Event::from).collect() });
             }
-            let result = PurchaseResult { outcome: decided.outcome, discount_bp };
+            let result = PurchaseResult { outcome: decided.outcome, discount_bp: reputation.discount_bp };
             Ok(Plan { outcome: result, decision, key: purchase_key(&request.purchase) })
         })
     }

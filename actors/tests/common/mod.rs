@@ -84,7 +84,8 @@ pub enum Step {
     IssueCard { card: &'static str, account: &'static str },
     List { content: &'static str, price: u64, uses: u32 },
     /// Buy from a player; `forged` presents a chip with the wrong key.
-    PlayerBuy { card: &'static str, purchase: &'static str, content: &'static str, forged: bool, via_favorite: Option<&'static str>, buyer_group: Option<&'static str> },
+    PlayerBuy { card: &'static str, purchase: &'static str, content: &'static str, forged: bool },
+    Link { account: &'static str, user: &'static str },
     Insert { kiosk: &'static str, card: &'static str, forged: bool },
     KioskBuy { kiosk: &'static str, card: &'static str, purchase: &'static str, content: &'static str },
     Eject { kiosk: &'static str },
@@ -137,7 +138,6 @@ fn chip(runtime: &Runtime, card_id: &str, forged: bool) -> CardChip {
 /// Runs one step; returns the event types appended.
 pub async fn run_step(h: &Harness, step: &Step) -> Result<Vec<&'static str>, RuntimeError> {
     let rt = &h.runtime;
-    let none = encore_actors::runtime::PurchaseContext::default();
     let o = match step.clone() {
         Step::AdvanceDays(d) => {
             h.clock.advance_days(d);
@@ -150,13 +150,13 @@ pub async fn run_step(h: &Harness, step: &Step) -> Result<Vec<&'static str>, Run
         Step::Load { account, amount } => rt.load_money(&acct(account), Money(amount)).await?.event_types(),
         Step::IssueCard { card: c, account } => rt.issue_card(&card(c), &acct(account), None).await?.event_types(),
         Step::List { content: c, price, uses } => rt.list_content(&content(c), Money(price), once(uses)).await?.event_types(),
-        Step::PlayerBuy { card: c, purchase: p, content: ct, forged, via_favorite, buyer_group } => {
-            let context = encore_actors::runtime::PurchaseContext { via_favorite: via_favorite.map(gid), buyer_group: buyer_group.map(gid) };
-            rt.buy_from_player(&dev("player1"), &chip(rt, c, forged), &purchase(p), &content(ct), context).await?.event_types()
+        Step::PlayerBuy { card: c, purchase: p, content: ct, forged } => {
+            rt.buy_from_player(&dev("player1"), &chip(rt, c, forged), &purchase(p), &content(ct)).await?.event_types()
         }
+        Step::Link { account, user: u } => rt.link_account(&acct(account), &user(u)).await?.event_types(),
         Step::Insert { kiosk, card: c, forged } => rt.kiosk_insert(&dev(kiosk), &chip(rt, c, forged)).await?.event_types(),
         Step::KioskBuy { kiosk, card: c, purchase: p, content: ct } => {
-            rt.kiosk_buy(&dev(kiosk), &chip(rt, c, false), &purchase(p), &content(ct), none).await?.event_types()
+            rt.kiosk_buy(&dev(kiosk), &chip(rt, c, false), &purchase(p), &content(ct)).await?.event_types()
         }
         Step::Eject { kiosk } => rt.kiosk_eject(&dev(kiosk)).await?.event_types(),
         Step::Play { card: c, content: ct, forged } => {

@@ -40,10 +40,12 @@ pub enum Command {
     /// The license server's catalogue.
     #[command(subcommand)]
     Content(ContentCommand),
-    /// Set the charisma policy: points per purchase through a favorite, threshold or top N.
+    /// Set the charisma policy: points for the first and for further purchases through a group's favorite, threshold or top N.
     Policy {
         #[arg(long)]
         points: Option<u64>,
+        #[arg(long)]
+        further: Option<u64>,
         #[arg(long)]
         threshold: Option<u64>,
         #[arg(long)]
@@ -59,6 +61,8 @@ pub enum AccountCommand {
     Open { account: String, #[arg(long, default_value_t = 0)] balance: u64, #[arg(long, value_name = "RFC3339")] expires: Option<String> },
     /// Show an account's balance and totals.
     Show { account: String },
+    /// Link an account to a registered user: its purchases earn the user's group rewards and spend its favorites.
+    Link { account: String, #[arg(long)] user: String },
 }
 
 #[derive(clap::Subcommand)]
@@ -120,6 +124,10 @@ async fn execute(client: &Client, key: &str, command: Command) -> Result<(), Str
             let view = client.account(&account).await.map_err(|e| explain(&e, None))?.value;
             println!("account {}: balance {}, loaded {}, charged {}", printable(&view.account), view.balance, view.loaded, view.charged);
         }
+        Command::Account(AccountCommand::Link { account, user }) => {
+            let linked = client.link_account(key, &account, &user).await.map_err(lost)?;
+            println!("account {} linked to user {} (group {})", printable(&account), printable(&user), printable(&linked.value.group));
+        }
         Command::Load { account, amount } => {
             let written = client.load(key, &account, amount, None).await.map_err(lost)?;
             println!("loaded {amount} onto {}: balance {}", printable(&account), written.value.balance);
@@ -147,8 +155,8 @@ async fn execute(client: &Client, key: &str, command: Command) -> Result<(), Str
             let catalogue = client.catalogue().await.map_err(|e| explain(&e, None))?.value;
             print_catalogue(&catalogue);
         }
-        Command::Policy { points, threshold, top } => {
-            let body = ConfigureDistribution { points_per_purchase: points, threshold, top_n: top };
+        Command::Policy { points, further, threshold, top } => {
+            let body = ConfigureDistribution { points_per_purchase: points, points_per_further_purchase: further, threshold, top_n: top };
             client.configure_distribution(key, &body, None).await.map_err(lost)?;
             println!("charisma policy set");
         }

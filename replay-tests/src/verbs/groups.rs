@@ -190,7 +190,7 @@ async fn acquire(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     Ok(Done::from(world.runtime.acquire(&device, &content, source, rules).await?))
 }
 
-/// `charisma threshold N [points N]` | `charisma top N [points N]`
+/// `charisma threshold N [points N] [further N]` | `charisma top N [points N] [further N]`
 async fn charisma(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let n = args::number(args.word(2, "number")?, "charisma parameter")?;
     let policy = match args.word(1, "threshold or top")? {
@@ -199,7 +199,8 @@ async fn charisma(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
         other => return Err(Usage(format!("charisma {other:?}: use threshold N or top N")).into()),
     };
     let points = args.option("points").map(|p| args::number(p, "points")).transpose()?.unwrap_or(1);
-    let config = DistributionConfig { points_per_purchase: points, policy };
+    let further = args.option("further").map(|p| args::number(p, "further points")).transpose()?;
+    let config = DistributionConfig { points_per_purchase: points, policy, points_per_further_purchase: further };
     Ok(Done::from(world.runtime.configure_distribution(config).await?))
 }
 

@@ -1,7 +1,6 @@
 //! Licensing commands (seeds 000, 002): accounts, loads, cards (genuine and
 //! forged), the catalogue, kiosk sessions, player purchases, plays, refunds.
 
-use encore_actors::runtime::PurchaseContext;
 use encore_domain::licensing::{CardChip, DeviceKey, Station, UseCondition};
 use encore_domain::Timestamp;
 
@@ -12,6 +11,7 @@ use crate::runner::Failure;
 pub(super) async fn run(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     match (args.word(0, "command")?, args.word(1, "argument").unwrap_or("")) {
         ("account", "open") => open_account(world, args).await,
+        ("account", "link") => link_account(world, args).await,
         ("load", _) => load(world, args).await,
         ("card", "issue") => issue_card(world, args).await,
         ("card", "forge") => forge_card(world, args),
@@ -45,6 +45,14 @@ async fn open_account(world: &mut World, args: &Args<'_>) -> Result<Done, Failur
     let initial = args.option("balance").map(args::money).transpose()?.unwrap_or_default();
     let expires = expiry(world, args)?;
     Ok(Done::from(world.runtime.open_account(&account, expires, initial).await?))
+}
+
+/// `account link ACCOUNT USER`: the account's purchases count for USER's group
+/// (its member reward; the favorites its devices uploaded).
+async fn link_account(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
+    let account = world.account(args.word(2, "account")?)?;
+    let user = world.user(args.word(3, "user")?)?;
+    Ok(Done::from(world.runtime.link_account(&account, &user).await?))
 }
 
 /// `load ACCOUNT AMOUNT`
@@ -86,15 +94,19 @@ async fn list_content(world: &mut World, args: &Args<'_>) -> Result<Done, Failur
     Ok(Done::from(world.runtime.list_content(&content, price, condition).await?))
 }
 
-/// `via-favorite USER` and `member USER`: the groups side of a purchase.
-fn context(world: &World, args: &Args<'_>) -> Result<PurchaseContext, Usage> {
-    Ok(PurchaseContext {
-        via_favorite: args.option("via-favorite").map(|u| world.group_of(u)).transpose()?,
-        buyer_group: args.option("member").map(|u| world.group_of(u)).transpose()?,
-    })
+/// The words a purchase once took for its groups side: who buys now follows
+/// from the card's account (`account link`), and the favorite from what the
+/// buyer's devices uploaded, never from the script.
+fn refuse_claims(args: &Args<'_>) -> Result<(), Usage> {
+    for word in ["via-favorite", "member"] {
+        if args.option(word).is_some() {
+            return Err(Usage(format!("`{word}` is gone: link the buyer's account to its user (`account link ACCOUNT USER`); a purchase through a favorite follows from the favorites the buyer's devices uploaded")));
+        }
+    }
+    Ok(())
 }
 
-/// `kiosk insert KIOSK CARD` | `kiosk buy KIOSK CONTENT [as P] [via-favorite U] [member U]`
+/// `kiosk insert KIOSK CARD` | `kiosk buy KIOSK CONTENT [as P]`
 /// | `kiosk pending KIOSK` | `kiosk eject KIOSK`
 async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let name = args.word(2, "kiosk")?;
@@ -114,9 +126,9 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
             let card = world.kiosk_slots.get(name).cloned().ok_or_else(|| Usage(format!("kiosk {name} holds no card")))?;
             let content = world.content(args.word(3, "content")?)?;
             let purchase = world.purchase(args)?;
-            let context = context(world, args)?;
+            refuse_claims(args)?;
             let chip = world.chip(&card)?;
-            Ok(Done::noted(world.runtime.kiosk_buy(&kiosk, &chip, &purchase, &content, context).await?))
+            Ok(Done::noted(world.runtime.kiosk_buy(&kiosk, &chip, &purchase, &content).await?))
         }
         "pending" => {
             let pending = world.runtime.kiosk_pending(&kiosk).await?;
@@ -131,14 +143,14 @@ async fn kiosk(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     }
 }
 
-/// `player buy PLAYER CARD CONTENT [as P] [via-favorite U] [member U]`
+/// `player buy PLAYER CARD CONTENT [as P]`
 async fn player_buy(world: &mut World, args: &Args<'_>) -> Result<Done, Failure> {
     let player = world.device(args.word(2, "player")?)?;
     let chip = world.chip(args.word(3, "card")?)?;
     let content = world.content(args.word(4, "content")?)?;
     let purchase = world.purchase(args)?;
-    let context = context(world, args)?;
-    Ok(Done::noted(world.runtime.buy_from_player(&player, &chip, &purchase, &content, context).await?))
+    refuse_claims(args)?;
+    Ok(Done::noted(world.runtime.buy_from_player(&player, &chip, &purchase, &content).await?))
 }
 
 /// `player want PLAYER CARD CONTENT`: the player records a content id on the card for a kiosk to buy.

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use encore_actors::Recorded;
-use encore_domain::ids::{AccountId, CardId, PurchaseId};
+use encore_domain::ids::{AccountId, CardId, PurchaseId, UserId};
 use encore_domain::licensing::LicensingEvent;
 use encore_domain::{Event, Money};
 
@@ -82,6 +82,30 @@ pub async fn load_money(state: web::Data<AppState>, caller: Caller, req: HttpReq
     idempotency::write(&state, write, || state.runtime.load_money(&account, Money(body.amount)), |value, events| {
         let balance = balance_after(events).or(value.map(|m| m.0)).unwrap_or(0);
         Ok(AccountWritten { account: name.clone(), balance, events: event_refs(events) })
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/accounts/{account}/link", tag = "accounting", request_body = LinkAccount,
+    params(("account" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = LinkedView, description = "AccountLinked, or nothing when it was linked to that group before"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/accounts/{account}/link")]
+pub async fn link_account(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<LinkAccount>) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[])?;
+    let account = parse_id(AccountId::new(path.clone()), &path)?;
+    let user = parse_id(UserId::new(body.user.clone()), &body.user)?;
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/accounts/{account}/link"), body: &body.0, status: StatusCode::OK };
+    let name = account.to_string();
+    idempotency::write(&state, write, || state.runtime.link_account(&account, &user), |value, events| {
+        let linked = events.iter().find_map(|r| match &r.event {
+            Event::Licensing(LicensingEvent::AccountLinked(e)) => Some(e.group.to_string()),
+            _ => None,
+        });
+        let group = linked.or(value.map(ToString::to_string)).unwrap_or_default();
+        Ok(LinkedView { account: name.clone(), group, events: event_refs(events) })
     })
     .await
 }

@@ -316,7 +316,11 @@ pub async fn configure_distribution(state: web::Data<AppState>, caller: Caller, 
         (None, Some(n)) => CharismaPolicy::TopN { n },
         (None, None) => defaults.policy,
     };
-    let config = DistributionConfig { points_per_purchase: body.points_per_purchase.unwrap_or(defaults.points_per_purchase), policy };
+    let config = DistributionConfig {
+        points_per_purchase: body.points_per_purchase.unwrap_or(defaults.points_per_purchase),
+        policy,
+        points_per_further_purchase: body.points_per_further_purchase,
+    };
     let write = Write { req: &req, caller: &caller, route: "POST /v1/distribution/policy".into(), body: &body.0, status: StatusCode::OK };
     idempotency::write(&state, write, || state.runtime.configure_distribution(config), written).await
 }

@@ -4,7 +4,7 @@
 //!
 //! | module | routes |
 //! |---|---|
-//! | [`accounts`] | `/v1/accounts`, `/v1/accounts/{id}`, `/v1/accounts/{id}/loads`, `/v1/accounts/{id}/refunds`, `/v1/cards`, `/v1/cards/{id}` |
+//! | [`accounts`] | `/v1/accounts`, `/v1/accounts/{id}`, `/v1/accounts/{id}/loads`, `/v1/accounts/{id}/refunds`, `/v1/accounts/{id}/link`, `/v1/cards`, `/v1/cards/{id}` |
 //! | [`catalogue`] | `/v1/contents`, `/v1/contents/{id}`, `/v1/contents/{id}/file` (upload and download) |
 //! | [`cards`] | `/v1/kiosks/{id}/challenge`, `/v1/players/{id}/challenge`, `/v1/cards/{id}/image`, `/v1/players/{id}/plays` |
 //! | [`stations`] | `/v1/kiosks/{id}/card`, `/v1/kiosks/{id}/pending`, `/v1/kiosks/{id}/purchases`, `/v1/kiosks/{id}/eject`, `/v1/players/{id}/purchases` |
@@ -113,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(accounts::get_account)
         .service(accounts::load_money)
         .service(accounts::refund)
+        .service(accounts::link_account)
         .service(accounts::issue_card)
         .service(accounts::get_card)
         .service(catalogue::list_content)

@@ -12,7 +12,7 @@ use super::{accounts, cards, catalogue, groups, log, ops, stations, types};
 #[openapi(
     info(title = "Encore", description = "The accounting, license and log servers of an Encore deployment. Every write needs an Idempotency-Key; errors are application/problem+json."),
     paths(
-        accounts::open_account, accounts::get_account, accounts::load_money, accounts::refund, accounts::issue_card, accounts::get_card,
+        accounts::open_account, accounts::get_account, accounts::load_money, accounts::refund, accounts::link_account, accounts::issue_card, accounts::get_card,
         catalogue::list_content, catalogue::catalogue, catalogue::get_content, catalogue::upload_content, catalogue::content_file,
         cards::kiosk_challenge, cards::player_challenge, cards::card_image, cards::report_play,
         stations::insert_card, stations::pending, stations::kiosk_purchase, stations::eject_card, stations::player_purchase,
@@ -31,7 +31,7 @@ use super::{accounts, cards, catalogue, groups, log, ops, stations, types};
         types::IssueCertificate, types::CertificateView, types::CertificatesView, types::AcceptCertificate, types::UploadFavorites,
         types::ReliabilityRow, types::DistributionView, types::ConfigureDistribution, types::SetReward, types::UseRow, types::UsageView,
         types::ContentUsageView, types::StandingRow, types::CharismaView, types::ContentFileView, types::ContentFileTerms, types::CatalogueView, types::TicketView,
-        types::CardAnswer, types::LicenseView, types::PlayReportBody, types::PlayReportView,
+        types::CardAnswer, types::LicenseView, types::LinkAccount, types::LinkedView, types::PlayReportBody, types::PlayReportView,
     )),
     modifiers(&BearerAuth, &Problems),
     tags((name = "accounting"), (name = "license"), (name = "groups"), (name = "distribution"), (name = "log"), (name = "operations")),

@@ -11,7 +11,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use encore_actors::runtime::PurchaseContext;
 use encore_actors::Recorded;
 use encore_domain::ids::{CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{CardRejection, DeclineReason, LicensingEvent, PurchaseOutcome, Station, StationKind};
@@ -190,6 +189,6 @@ async fn buy(state: &AppState, caller: &Caller, req: &HttpRequest, station: Stat
     };
     let intent = Intent { card: &body.card, content: Some(&body.content) };
     let write = Write { req, caller, route, body: &intent, status: StatusCode::OK };
-    let call = || state.runtime.purchase_answered(station.clone(), &card, &answer, &purchase, &content, PurchaseContext::default());
+    let call = || state.runtime.purchase_answered(station.clone(), &card, &answer, &purchase, &content);
     idempotency::write(state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
 }

@@ -75,6 +75,21 @@ pub struct AccountWritten {
     pub events: Vec<EventRef>,
 }
 
+/// Links an account to a registered user (and so to the user's group id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkAccount {
+    pub user: String,
+}
+
+/// The group an account's purchases now count for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LinkedView {
+    pub account: String,
+    pub group: String,
+    pub events: Vec<EventRef>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refund {
@@ -496,9 +511,12 @@ pub struct DistributionView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigureDistribution {
-    /// Reliability points per purchase through a favorite (default 1).
+    /// Reliability points for the first purchase of a content through a group's favorite (default 1).
     #[serde(default)]
     pub points_per_purchase: Option<u64>,
+    /// Points for each further purchase of it through that group's favorite, by another group (default twice the first).
+    #[serde(default)]
+    pub points_per_further_purchase: Option<u64>,
     /// Charisma: every group above this many points (default 100) ...
     #[serde(default)]
     pub threshold: Option<u64>,

@@ -120,7 +120,7 @@ group_events! {
     /// The distribution server's configuration (points per purchase, charisma policy).
     DistributionConfigured @ 30 { config @ 0: DistributionConfig }
     /// A purchase through a favorite added `points` to `group`; `reliability` is the new total.
-    ReliabilityBumped @ 31 { group @ 0: GroupId, content @ 1: ContentId, purchase @ 2: PurchaseId, points @ 3: u64, reliability @ 4: u64 }
+    ReliabilityBumped @ 31 { group @ 0: GroupId, content @ 1: ContentId, purchase @ 2: PurchaseId, points @ 3: u64, reliability @ 4: u64, buyer @ 5: Option<GroupId> }
     /// A group id joined the charisma list.
     CharismaGranted @ 32 { group @ 0: GroupId, reliability @ 1: u64 }
     /// A group id left the charisma list (top-N mode, pushed out of the top).

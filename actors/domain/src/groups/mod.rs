@@ -38,7 +38,10 @@ mod test_support;
 pub use device::{copy_content, merge_lists, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
 pub use events::GroupEvent;
 pub use radio::SharedContent;
-pub use reputation::{discounted_price, forward_favorites, ranking, upload_favorites, Distribution, DistributionCommand};
+pub use reputation::{
+    discounted_price, forward_favorites, purchase_reputation, ranking, upload_favorites, Distribution, DistributionCommand,
+    PurchaseReputation,
+};
 pub use source_list::{CertificateKey, DeviceSecret, GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
 pub use streams::{device_stream, group_stream, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM};
 pub use types::*;

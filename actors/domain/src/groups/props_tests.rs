@@ -98,7 +98,7 @@ proptest! {
             Some(n) => CharismaPolicy::TopN { n },
             None => CharismaPolicy::Threshold { threshold: 5 },
         };
-        let config = DistributionConfig { points_per_purchase: 1, policy };
+        let config = DistributionConfig { points_per_purchase: 1, policy, points_per_further_purchase: None };
         for e in server.decide(&DistributionCommand::Configure { config }, T0).unwrap() {
             server.apply(&e);
         }

@@ -190,6 +190,78 @@ pub struct Distribution {
     rewards: BTreeMap<GroupId, u32>,
     #[n(6)]
     purchases: BTreeSet<PurchaseId>,
+    /// Favorites by the group whose PC forwarded them, until a purchase spends one.
+    #[n(7)]
+    uploaded: BTreeMap<GroupId, BTreeSet<Favorite>>,
+    /// Favorites some purchase was already made through (the next is a further user's).
+    #[n(8)]
+    bought_through: BTreeSet<Favorite>,
+}
+
+/// What the groups side makes of a purchase, decided before it is known
+/// whether the charge goes through: the buyer's member reward, and the
+/// events that go with the purchase if it is bought (the favorite it was made
+/// through bumped and spent, charisma granted or revoked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PurchaseReputation {
+    pub discount_bp: Option<u32>,
+    pub events_if_bought: Vec<GroupEvent>,
+}
+
+impl PurchaseReputation {
+    /// The distribution stream's part of a purchase's decision, if it has one.
+    pub fn append(&self, bought: bool, distribution_version: u64) -> Option<crate::aggregate::StreamEvents<GroupEvent>> {
+        (bought && !self.events_if_bought.is_empty()).then(|| crate::aggregate::StreamEvents {
+            stream: DISTRIBUTION_STREAM.to_string(),
+            expected_version: distribution_version,
+            events: self.events_if_bought.clone(),
+        })
+    }
+}
+
+/// 003 [0380], [0413]-[0420], [0438]-[0440]: a purchase by a member of
+/// `buyer` (the group its account is linked to). Its reward applies if
+/// `buyer` is on the charisma list. If `buyer`'s devices uploaded a favorite
+/// of `content` that came from another group, the purchase was made through
+/// it: that group gains `points_per_purchase` for the first purchase through
+/// such a favorite and `further_points` for each later one, and the favorite
+/// is spent. A group's own favorites never raise its own reliability. A
+/// purchase already recorded bumps nothing.
+pub fn purchase_reputation(server: &Distribution, buyer: &GroupId, content: &ContentId, purchase: &PurchaseId) -> Result<PurchaseReputation, PurchaseError> {
+    let discount_bp = server.reward_for(buyer);
+    if server.purchases.contains(purchase) {
+        return Ok(PurchaseReputation { discount_bp, events_if_bought: Vec::new() });
+    }
+    let through = server.uploaded.get(buyer).and_then(|favorites| favorites.iter().find(|f| f.content == *content && f.group != *buyer));
+    let Some(favorite) = through else { return Ok(PurchaseReputation { discount_bp, events_if_bought: Vec::new() }) };
+    let config = server.config();
+    let points = if server.bought_through.contains(favorite) { config.further_points() } else { config.points_per_purchase };
+    let events = bump(server, purchase, favorite, points, Some(buyer))?;
+    Ok(PurchaseReputation { discount_bp, events_if_bought: events })
+}
+
+/// `points` to the favorite's group, then charisma granted and revoked to match the policy.
+fn bump(server: &Distribution, purchase: &PurchaseId, favorite: &Favorite, points: u64, buyer: Option<&GroupId>) -> Result<Vec<GroupEvent>, PurchaseError> {
+    let group = &favorite.group;
+    let total = server.reliability_of(group).checked_add(points).ok_or_else(|| PurchaseError::Overflow { group: group.clone() })?;
+    let mut events = vec![GroupEvent::ReliabilityBumped {
+        group: group.clone(),
+        content: favorite.content.clone(),
+        purchase: purchase.clone(),
+        points,
+        reliability: total,
+        buyer: buyer.cloned(),
+    }];
+    let mut reliability = server.reliability.clone();
+    reliability.insert(group.clone(), total);
+    let after = charisma_for(server.config().policy, &reliability);
+    for revoked in server.charisma.difference(&after) {
+        events.push(GroupEvent::CharismaRevoked { group: revoked.clone(), reliability: reliability.get(revoked).copied().unwrap_or(0) });
+    }
+    for granted in after.difference(&server.charisma) {
+        events.push(GroupEvent::CharismaGranted { group: granted.clone(), reliability: reliability.get(granted).copied().unwrap_or(0) });
+    }
+    Ok(events)
 }
 
 impl Distribution {
@@ -228,6 +300,8 @@ pub enum DistributionCommand {
     /// Set points per purchase and the charisma policy; only before any purchase.
     Configure { config: DistributionConfig },
     /// A purchase of `content` made through a favorite that came with `favorite_group`.
+    /// (The model's primitive, used by its tests: the runtime's purchases go
+    /// through [`purchase_reputation`], which finds and spends the favorite.)
     RecordPurchase { purchase: PurchaseId, content: ContentId, favorite_group: GroupId },
     /// A discount for a charisma group id, in basis points.
     SetReward { group: GroupId, discount_bp: u32 },
@@ -278,7 +352,7 @@ pub enum DistributionError {
 }
 
 fn configure(server: &Distribution, config: DistributionConfig) -> Result<Vec<GroupEvent>, ConfigError> {
-    if config.points_per_purchase == 0 {
+    if config.points_per_purchase == 0 || config.points_per_further_purchase == Some(0) {
         return Err(ConfigError::ZeroPoints { points: 0 });
     }
     if let CharismaPolicy::TopN { n: 0 } = config.policy {
@@ -299,20 +373,7 @@ fn record_purchase(server: &Distribution, purchase: &PurchaseId, content: &Conte
     if !server.favorites.contains(&favorite) {
         return Err(PurchaseError::UnknownFavorite { content: content.clone(), group: group.clone() });
     }
-    let config = server.config();
-    let points = config.points_per_purchase;
-    let total = server.reliability_of(group).checked_add(points).ok_or_else(|| PurchaseError::Overflow { group: group.clone() })?;
-    let mut events = vec![GroupEvent::ReliabilityBumped { group: group.clone(), content: content.clone(), purchase: purchase.clone(), points, reliability: total }];
-    let mut reliability = server.reliability.clone();
-    reliability.insert(group.clone(), total);
-    let after = charisma_for(config.policy, &reliability);
-    for revoked in server.charisma.difference(&after) {
-        events.push(GroupEvent::CharismaRevoked { group: revoked.clone(), reliability: reliability.get(revoked).copied().unwrap_or(0) });
-    }
-    for granted in after.difference(&server.charisma) {
-        events.push(GroupEvent::CharismaGranted { group: granted.clone(), reliability: reliability.get(granted).copied().unwrap_or(0) });
-    }
-    Ok(events)
+    bump(server, purchase, &favorite, server.config().points_per_purchase, None)
 }
 
 fn set_reward(server: &Distribution, group: &GroupId, discount_bp: u32) -> Result<Vec<GroupEvent>, RewardError> {
@@ -342,10 +403,18 @@ impl Aggregate for Distribution {
         self.version += 1;
         match event {
             GroupEvent::DistributionConfigured { config } => self.config = Some(*config),
-            GroupEvent::FavoritesForwarded { favorites, .. } => self.favorites.extend(favorites.iter().cloned()),
-            GroupEvent::ReliabilityBumped { group, purchase, reliability, .. } => {
+            GroupEvent::FavoritesForwarded { favorites, group, .. } => {
+                self.favorites.extend(favorites.iter().cloned());
+                self.uploaded.entry(group.clone()).or_default().extend(favorites.iter().cloned());
+            }
+            GroupEvent::ReliabilityBumped { group, content, purchase, reliability, buyer, .. } => {
                 self.reliability.insert(group.clone(), *reliability);
                 self.purchases.insert(purchase.clone());
+                let favorite = Favorite { content: content.clone(), group: group.clone() };
+                if let Some(spent) = buyer.as_ref().and_then(|b| self.uploaded.get_mut(b)) {
+                    spent.remove(&favorite);
+                }
+                self.bought_through.insert(favorite);
             }
             GroupEvent::CharismaGranted { group, .. } => {
                 self.charisma.insert(group.clone());

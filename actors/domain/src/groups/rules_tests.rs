@@ -494,7 +494,7 @@ fn sharing_rule_5_a_purchase_through_a_favorite_bumps_the_group_reliability() {
     let mut w = World::default();
     let alice = favorite_at_server(&mut w);
     let events = buy(&mut w, "p1", &alice);
-    assert_eq!(events, vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1 }]);
+    assert_eq!(events, vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1, buyer: None }]);
     assert!(buy(&mut w, "p1", &alice).is_empty(), "a retried purchase never bumps twice");
     buy(&mut w, "p2", &alice);
     assert_eq!(w.distribution().reliability_of(&alice), 2);
@@ -548,7 +548,7 @@ fn sharing_rule_6_top_n_mode_grants_and_revokes_as_the_ranking_changes() {
         events.iter().for_each(|e| d.apply(e));
         events
     };
-    step(&mut d, DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::TopN { n: 2 } } });
+    step(&mut d, DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::TopN { n: 2 }, points_per_further_purchase: None } });
     let (a, b, c) = (gid("01234-00001"), gid("01234-00002"), gid("01234-00003"));
     let favorites = [&a, &b, &c].map(|g| Favorite { content: cid("song"), group: g.clone() }).to_vec();
     d.apply(&GroupEvent::FavoritesForwarded { device: did("pc"), group: a.clone(), favorites });
@@ -569,7 +569,7 @@ fn sharing_rule_6_top_n_mode_grants_and_revokes_as_the_ranking_changes() {
 #[test]
 fn sharing_rule_7_rewards_go_to_charisma_group_ids_and_discount_later_purchases() {
     let mut w = World::default();
-    w.on_server(DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 } } }).unwrap();
+    w.on_server(DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None } }).unwrap();
     let alice = favorite_at_server(&mut w);
     let bob = w.device("pd-b").group().cloned().unwrap();
     let refused = w.on_server(DistributionCommand::SetReward { group: alice.clone(), discount_bp: 1000 });
@@ -597,4 +597,43 @@ fn stream_names_are_stable() {
     assert_eq!(GROUP_SERVER_STREAM, "group-server");
     assert_eq!(DISTRIBUTION_STREAM, "distribution");
     let _ = Timestamp(0);
+}
+
+/// A purchase of `content` by a member of `buyer`, decided and applied as the runtime does it.
+fn buy_as(w: &mut World, purchase: &str, buyer: &GroupId, content: &str) -> reputation::PurchaseReputation {
+    let decided = reputation::purchase_reputation(&w.distribution(), buyer, &cid(content), &pid(purchase)).unwrap();
+    if let Some(append) = decided.append(true, w.distribution().version()) {
+        w.commit(crate::aggregate::Decision { appends: vec![append] });
+    }
+    decided
+}
+
+#[test]
+fn sharing_rule_5_a_purchase_spends_the_buyers_own_uploaded_favorite_and_points_follow_the_policy() {
+    let mut w = World::default();
+    let alice = favorite_at_server(&mut w);
+    let bob = w.device("pc-b").group().cloned().unwrap();
+    // Alice's own purchase: no favorite of hers names another group, so nothing is bumped.
+    assert!(buy_as(&mut w, "p0", &alice, "song").events_if_bought.is_empty(), "a group's purchase does not bump itself");
+    // Bob buys through the favorite his PD pressed and his PC forwarded: 1 point (the first listener).
+    let first = buy_as(&mut w, "p1", &bob, "song");
+    assert_eq!(first.events_if_bought, vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1, buyer: Some(bob.clone()) }]);
+    // The favorite is spent: Bob's next purchase of the song is not through it.
+    assert!(buy_as(&mut w, "p2", &bob, "song").events_if_bought.is_empty());
+    // A retried purchase bumps nothing; a decision for a charge that was declined appends nothing.
+    assert!(buy_as(&mut w, "p1", &bob, "song").events_if_bought.is_empty());
+    assert_eq!(reputation::PurchaseReputation { discount_bp: None, events_if_bought: first.events_if_bought.clone() }.append(false, 0), None);
+    // Carol heard it too, through her own favorite of Alice's song: a further user, 2 points.
+    w.household("carol", "01234", "pc-c", "pd-c");
+    let carol = w.device("pc-c").group().cloned().unwrap();
+    let favorite = Favorite { content: cid("song"), group: alice.clone() };
+    w.commit(crate::aggregate::Decision { appends: vec![crate::aggregate::StreamEvents {
+        stream: crate::groups::DISTRIBUTION_STREAM.to_string(),
+        expected_version: w.distribution().version(),
+        events: vec![GroupEvent::FavoritesForwarded { device: did("pc-c"), group: carol.clone(), favorites: vec![favorite] }],
+    }] });
+    let further = buy_as(&mut w, "p3", &carol, "song");
+    assert!(matches!(&further.events_if_bought[0], GroupEvent::ReliabilityBumped { points: 2, reliability: 3, .. }), "{:?}", further.events_if_bought);
+    assert_eq!(w.distribution().reliability_of(&alice), 3);
+    assert_eq!(w.distribution().reliability_of(&bob), 0);
 }

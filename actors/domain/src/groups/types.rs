@@ -107,11 +107,24 @@ pub enum CharismaPolicy {
 /// The distribution server's configuration, logged once in `DistributionConfigured`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct DistributionConfig {
-    /// Reliability points per purchase made through a favorite. Default 1.
+    /// Reliability points for the first purchase of a content through a
+    /// favorite of a group's (003 [0380]: the first listener buys). Default 1.
     #[n(0)]
     pub points_per_purchase: u64,
     #[n(1)]
     pub policy: CharismaPolicy,
+    /// Points for each later purchase of that content through a favorite of
+    /// the same group, by another group (a further user). `None`: twice
+    /// `points_per_purchase` (2 by default, as in [0380]).
+    #[n(2)]
+    pub points_per_further_purchase: Option<u64>,
+}
+
+impl DistributionConfig {
+    /// The points of a further purchase (see `points_per_further_purchase`).
+    pub fn further_points(&self) -> u64 {
+        self.points_per_further_purchase.unwrap_or(self.points_per_purchase.saturating_mul(2))
+    }
 }
 
 pub const DEFAULT_CHARISMA_THRESHOLD: u64 = 100;
@@ -119,7 +132,7 @@ pub const DEFAULT_TOP_N: u32 = 10;
 
 impl Default for DistributionConfig {
     fn default() -> Self {
-        DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: DEFAULT_CHARISMA_THRESHOLD } }
+        DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: DEFAULT_CHARISMA_THRESHOLD }, points_per_further_purchase: None }
     }
 }
 

@@ -12,12 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::Aggregate;
-use crate::ids::{AccountId, CardId, ContentId, PurchaseId};
+use crate::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use crate::money::Money;
 use crate::time::Timestamp;
 
 use super::events::{
-    AccountOpened, CardLoaded, ChargeDeclined, Charged, DeclineReason, LicensingEvent, Refunded, Station,
+    AccountLinked, AccountOpened, CardLoaded, ChargeDeclined, Charged, DeclineReason, LicensingEvent, Refunded, Station,
 };
 
 /// What the account remembers of a charged purchase.
@@ -56,6 +56,9 @@ pub struct Account {
     pub charges: BTreeMap<PurchaseId, ChargeRecord>,
     #[n(9)]
     pub refunds: BTreeSet<PurchaseId>,
+    /// The group id of the user the account is linked to, if any.
+    #[n(10)]
+    pub group: Option<GroupId>,
 }
 
 /// A request to charge one purchase.
@@ -84,6 +87,15 @@ pub enum OpenAccountError {
     AlreadyOpen { account: AccountId },
     #[error("account {account} would expire at {expires_at}, not after now ({now})")]
     ExpiryNotInFuture { account: AccountId, expires_at: Timestamp, now: Timestamp },
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkError {
+    #[error("account {account} is not open")]
+    NotOpen { account: AccountId },
+    #[error("account {account} is linked to group {group} already; an account belongs to one group")]
+    LinkedElsewhere { account: AccountId, group: GroupId },
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -195,6 +207,24 @@ impl Account {
             events.push(CardLoaded { account: account.clone(), amount: initial, balance_after: initial, at: now }.into());
         }
         Ok(events)
+    }
+
+    /// Links the account to `user` of group `group` (the group server's answer).
+    /// Linking again to the same group writes nothing; to another is refused.
+    pub fn decide_link(&self, account: &AccountId, user: &UserId, group: &GroupId, now: Timestamp) -> Result<Vec<LicensingEvent>, LinkError> {
+        if self.opened(account).is_none() {
+            return Err(LinkError::NotOpen { account: account.clone() });
+        }
+        match &self.group {
+            Some(linked) if linked == group => Ok(Vec::new()),
+            Some(linked) => Err(LinkError::LinkedElsewhere { account: account.clone(), group: linked.clone() }),
+            None => Ok(vec![AccountLinked { account: account.clone(), user: user.clone(), group: group.clone(), at: now }.into()]),
+        }
+    }
+
+    /// The balance a load of `amount` would leave (the value of `decide_load`'s decision).
+    pub fn balance_after_load(&self, amount: Money) -> Money {
+        self.balance.checked_add(amount).unwrap_or(self.balance)
     }
 
     pub fn decide_load(&self, account: &AccountId, amount: Money, now: Timestamp) -> Result<Vec<LicensingEvent>, LoadError> {
@@ -319,6 +349,7 @@ impl Aggregate for Account {
                 self.id = Some(e.account.clone());
                 self.expires_at = e.expires_at;
             }
+            LicensingEvent::AccountLinked(e) => self.group = Some(e.group.clone()),
             LicensingEvent::CardLoaded(e) => {
                 self.loaded = saturating_add(self.loaded, e.amount);
                 self.balance = saturating_add(self.balance, e.amount);

@@ -72,6 +72,16 @@ pub enum ListError {
 }
 
 impl CatalogueEntry {
+    /// The entry as a buyer with a member reward of `discount_bp` sees it
+    /// (003 [0438]-[0440]): the list price less the discount, rounded down.
+    pub fn discounted(&self, discount_bp: Option<u32>) -> CatalogueEntry {
+        let mut entry = self.clone();
+        if let (Some(listing), Some(bp)) = (entry.listing.as_mut(), discount_bp) {
+            listing.price = crate::groups::discounted_price(listing.price, bp);
+        }
+        entry
+    }
+
     pub fn decide_list(
         &self,
         content: &ContentId,

@@ -15,7 +15,7 @@
 use minicbor::{Decode, Encode};
 
 use crate::codec::{from_cbor, to_cbor, DecodeError, EventCodec};
-use crate::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
+use crate::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, PurchaseId, UserId};
 use crate::money::Money;
 use crate::time::Timestamp;
 
@@ -144,6 +144,21 @@ pub struct CardLoaded {
     pub amount: Money,
     #[n(2)]
     pub balance_after: Money,
+    #[n(3)]
+    pub at: Timestamp,
+}
+
+/// An account was linked to a registered user, and so to the user's group id
+/// (DOMAIN "Who buys is known"): its purchases earn and spend that group's
+/// rewards and favorites.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct AccountLinked {
+    #[n(0)]
+    pub account: AccountId,
+    #[n(1)]
+    pub user: UserId,
+    #[n(2)]
+    pub group: GroupId,
     #[n(3)]
     pub at: Timestamp,
 }
@@ -472,4 +487,5 @@ licensing_events! {
     14 => CardInserted,
     15 => CardRejected,
     16 => CardEjected,
+    17 => AccountLinked,
 }

@@ -38,7 +38,7 @@ pub mod streams;
 mod tests;
 
 pub use account::{
-    Account, AccountCommand, AccountError, ChargeError, ChargeOutcome, ChargeRecord, ChargeRequest, LoadError,
+    Account, AccountCommand, AccountError, ChargeError, ChargeOutcome, ChargeRecord, ChargeRequest, LinkError, LoadError,
     OpenAccountError, RefundError, RefundOutcome,
 };
 pub use card::{Card, CardCheck, CardCheckError, CardCommand, CardLicense, IssueCardError, IssuedCard};

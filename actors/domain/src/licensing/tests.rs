@@ -520,6 +520,9 @@ fn story() -> World {
     let chip = w.chip();
     let load = w.account().decide_load(&a1(), Money(250), day(1)).unwrap();
     w.commit_one(&account_stream(&a1()), load);
+    let group = "01234-0000A".parse::<crate::ids::GroupId>().unwrap();
+    let linked = w.account().decide_link(&a1(), &crate::ids::UserId::new("alice").unwrap(), &group, day(1)).unwrap();
+    w.commit_one(&account_stream(&a1()), linked);
     let proof = w.proof(&chip);
     let (_, inserted) = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap();
     w.commit(inserted).unwrap();
@@ -692,4 +695,19 @@ fn a_content_file_opens_only_under_its_key_and_id() {
     let mut altered = sealed;
     altered[20] ^= 1;
     assert!(content_key(1).decrypt_content(&m(1), &altered).is_err());
+}
+
+#[test]
+fn an_account_links_to_one_group_once() {
+    let w = World::new();
+    let (alice, group) = (crate::ids::UserId::new("alice").unwrap(), "01234-0000A".parse::<crate::ids::GroupId>().unwrap());
+    let linked = w.account().decide_link(&a1(), &alice, &group, day(1)).unwrap();
+    assert_eq!(linked.len(), 1);
+    let account = Account::replay(&[w.stream(&account_stream(&a1())).to_vec(), linked].concat());
+    assert_eq!(account.group.as_ref(), Some(&group));
+    assert!(account.decide_link(&a1(), &alice, &group, day(2)).unwrap().is_empty(), "linking again writes nothing");
+    let other = "01234-0000B".parse::<crate::ids::GroupId>().unwrap();
+    assert_eq!(account.decide_link(&a1(), &alice, &other, day(2)), Err(LinkError::LinkedElsewhere { account: a1(), group }));
+    let nobody = AccountId::new("a9").unwrap();
+    assert_eq!(Account::default().decide_link(&nobody, &alice, &other, day(2)), Err(LinkError::NotOpen { account: nobody }));
 }
