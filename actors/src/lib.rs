@@ -17,8 +17,8 @@
 //!
 //! | rank | actor | asks |
 //! |---|---|---|
+//! | 5 | card | account, catalogue entry, station, distribution, device |
 //! | 4 | user group | devices |
-//! | 3 | card | account, catalogue entry, station, distribution |
 //! | 3 | device | devices with a larger id, distribution |
 //! | 1 | account, catalogue entry, station, distribution, group server | nobody |
 //!

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use encore_domain::aggregate::StreamEvents;
 use encore_domain::groups::reputation::DistributionError;
-use encore_domain::groups::{purchase_reputation, Distribution, PurchaseReputation, DISTRIBUTION_STREAM};
+use encore_domain::groups::{device_stream, purchase_into_library, purchase_reputation, Device, Distribution, PurchaseReputation, DISTRIBUTION_STREAM};
 use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use encore_domain::licensing::{
     account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card,
@@ -128,10 +128,11 @@ pub struct PurchaseResult {
 }
 
 /// The all-or-nothing purchase, coordinated by the card's actor: `Charged` on
-/// the account, `LicenseIssued` + `LicenseWrittenToCard` on the card and, when
-/// the buyer's group spent a favorite of another group's on it,
-/// `ReliabilityBumped` (and charisma changes) on the distribution stream, in
-/// one append. An account linked to no group buys at list price, and the
+/// the account, `LicenseIssued` + `LicenseWrittenToCard` on the card, when
+/// the buyer's group spent a favorite of another group's on it
+/// `ReliabilityBumped` (and charisma changes) on the distribution stream, and
+/// for a member buying through a PC or PD `ContentAcquired` on that device
+/// (source id: the buyer's group id), in one append. An account linked to no group buys at list price, and the
 /// distribution server is not asked.
 pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<PurchaseResult> + Send {
     move |card, shared, now| {
@@ -152,6 +153,11 @@ pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Tim
                 }
                 None => (PurchaseReputation::default(), 0),
             };
+            // A member's purchase through a PC or PD goes into that device's library.
+            let device = match (&account.group, request.station.kind) {
+                (Some(_), StationKind::Player) => Some(shared.snapshot::<Device>(&device_stream(&request.station.device)).await?),
+                _ => None,
+            };
             let catalogue = catalogue.discounted(reputation.discount_bp);
             let keys = PurchaseKeys { issuer: shared.secrets.issuer(), license_server: shared.secrets.license_server() };
             let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &station };
@@ -162,6 +168,10 @@ pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Tim
             let mut decision = widen(decided.decision);
             let bought = matches!(decided.outcome, PurchaseOutcome::Bought { .. });
             if let Some(append) = reputation.append(bought, distribution_version) {
+                decision.appends.push(StreamEvents { stream: append.stream, expected_version: append.expected_version, events: append.events.into_iter().map(Event::from).collect() });
+            }
+            let library = device.as_ref().zip(account.group.as_ref()).filter(|_| bought).and_then(|(d, g)| purchase_into_library(d, &request.content, g));
+            if let Some(append) = library {
                 decision.appends.push(StreamEvents { stream: append.stream, expected_version: append.expected_version, events: append.events.into_iter().map(Event::from).collect() });
             }
             let result = PurchaseResult { outcome: decided.outcome, discount_bp: reputation.discount_bp };

@@ -359,6 +359,19 @@ fn rip(device: &Device, content: &ContentId) -> Result<Vec<GroupEvent>, RipError
     Ok(vec![GroupEvent::ContentRipped { device: id.clone(), content: content.clone(), recorder: recorder.clone() }])
 }
 
+/// 003 [0138]-[0139]: a purchase made through this PC or PD puts the content
+/// into its library with the buyer's group id as its source id, so the
+/// device plays it under group management. Nothing when the device was never
+/// provisioned (a plain player) or already holds the content.
+pub fn purchase_into_library(device: &Device, content: &ContentId, buyer: &GroupId) -> Option<crate::aggregate::StreamEvents<GroupEvent>> {
+    let id = device.require_id()?;
+    if device.library.contains_key(content) {
+        return None;
+    }
+    let acquired = GroupEvent::ContentAcquired { device: id.clone(), content: content.clone(), source: Some(SourceId::Group(buyer.clone())), rules: None };
+    Some(crate::aggregate::StreamEvents { stream: super::streams::device_stream(id), expected_version: device.version(), events: vec![acquired] })
+}
+
 fn acquire(device: &Device, content: &ContentId, source: &Option<SourceId>, rules: &Option<UsageRules>) -> Result<Vec<GroupEvent>, AcquireError> {
     let id = device.require_id().ok_or_else(|| AcquireError::UnknownDevice { content: content.clone() })?;
     if device.library.contains_key(content) {

@@ -35,7 +35,7 @@ mod props_tests;
 #[cfg(test)]
 mod test_support;
 
-pub use device::{copy_content, merge_lists, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
+pub use device::{copy_content, merge_lists, purchase_into_library, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
 pub use events::GroupEvent;
 pub use radio::SharedContent;
 pub use reputation::{
