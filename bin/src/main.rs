@@ -46,6 +46,8 @@ enum Command {
     Player(cmd::player::Args),
     /// Operator work over the API: accounts, money, cards, the catalogue, charisma policy and rewards.
     Admin(cmd::admin::Args),
+    /// A PC or PD: registration, certificates, playing, radio sharing, favorites, reputation sync.
+    Device(cmd::device::Args),
     /// Verify a log's hash chain and indexes; exit 1 and name the first bad position on damage.
     Verify(cmd::verify::Args),
     /// Create a deployment: its log, a keystore of fresh master secrets, the first operator credential.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Kiosk(args) => cmd::kiosk::run(args),
         Command::Player(args) => cmd::player::run(args),
         Command::Admin(args) => cmd::admin::run(args),
+        Command::Device(args) => cmd::device::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Serve(args) => cmd::serve::run(args),

@@ -270,3 +270,33 @@ fn a_kiosk_killed_in_the_middle_of_sales_finishes_them_and_never_charges_twice()
     assert!(charged <= CONTENTS);
     eprintln!("{killed_mid_sale} sales interrupted by {rounds} kills; {charged} charged");
 }
+
+#[test]
+fn the_network_demo_runs_the_story_across_processes_and_ends_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("network");
+    for run in 0..2 {
+        let out = encore(&["demo", "--network", "--db", s(&dir)]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "run {run}:\n{all}");
+        assert_eq!(all.contains("replacing the previous network demo"), run == 1, "{all}");
+        for line in [
+            "[kiosk-1] bought song-1 for 300 (balance 700)",
+            "[operator] loaded 500 onto acct-bob: balance 700",
+            "[kiosk-2] bought song-2 for 200 (balance 200)",
+            "[player-1 (offline)] played song-1",
+            "[bob-pd] SharedContentPlayed",
+            "[bob-pc] FavoritesForwarded",
+            "[player-1] reported 1 play(s): 1 counted, 0 refused",
+            "== balances ==",
+            "== usage history ==",
+            "charisma list: [01234-00001]",
+            "verified: ",
+        ] {
+            assert!(all.contains(line), "run {run}: no {line:?} in\n{all}");
+        }
+        assert!(!all.contains("encore_"), "no token is ever printed:\n{all}");
+        // Both kiosks saw bob's card; alice's two plays (one offline) are both in the usage history.
+        assert_eq!(all.matches("played  song-1").count(), 2, "{all}");
+    }
+}

@@ -310,6 +310,28 @@ impl Client {
         self.post(&format!("/v1/devices/{}/certificates", segment(device)), key, None, &body).await
     }
 
+    pub async fn play_on_device(&self, key: &str, device: &str, content: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/play", segment(device)), key, None, &DeviceContent { content: content.into() }).await
+    }
+
+    pub async fn mark_shareable(&self, key: &str, device: &str, content: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/shareable", segment(device)), key, None, &DeviceContent { content: content.into() }).await
+    }
+
+    /// A PD transmits by radio; the `ContentShared` event's position is what a receiver names.
+    pub async fn transmit(&self, key: &str, device: &str, content: &str) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/transmit", segment(device)), key, None, &DeviceContent { content: content.into() }).await
+    }
+
+    pub async fn set_radio(&self, key: &str, device: &str, auto_switch: bool, threshold: u64) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/radio", segment(device)), key, None, &RadioSettings { auto_switch, threshold }).await
+    }
+
+    /// A PD receives the transmission recorded at `position`.
+    pub async fn receive(&self, key: &str, device: &str, position: u64) -> Result<Answer<Written>, ClientError> {
+        self.post(&format!("/v1/devices/{}/receive", segment(device)), key, None, &Receive { position }).await
+    }
+
     pub async fn press_favorite(&self, key: &str, pd: &str) -> Result<Answer<Written>, ClientError> {
         self.post(&format!("/v1/devices/{}/favorites", segment(pd)), key, None, &()).await
     }

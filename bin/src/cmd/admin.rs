@@ -51,6 +51,18 @@ pub enum Command {
         #[arg(long)]
         top: Option<u32>,
     },
+    /// Register a user with the group management server: a leaf id and a group id.
+    User { user: String, #[arg(long, value_name = "NNNNN")] service: String },
+    /// Bring a PC (with --terminal, and --recorder if it rips) or a PD into service.
+    Provision {
+        device: String,
+        #[arg(long, value_parser = ["pc", "pd"])]
+        kind: String,
+        #[arg(long)]
+        terminal: Option<String>,
+        #[arg(long)]
+        recorder: Option<String>,
+    },
     /// Give a group a member reward (a discount in basis points, 1-10000).
     Reward { group: String, #[arg(long)] discount_bp: u32 },
 }
@@ -159,6 +171,15 @@ async fn execute(client: &Client, key: &str, command: Command) -> Result<(), Str
             let body = ConfigureDistribution { points_per_purchase: points, points_per_further_purchase: further, threshold, top_n: top };
             client.configure_distribution(key, &body, None).await.map_err(lost)?;
             println!("charisma policy set");
+        }
+        Command::User { user, service } => {
+            let body = RegisterUser { user: user.clone(), service, max_pcs: None, max_recorders: None };
+            let made = client.register_user(key, &body).await.map_err(lost)?;
+            println!("user {} registered: group {}", printable(&user), made.value.group.as_deref().map_or_else(|| "?".to_string(), printable));
+        }
+        Command::Provision { device, kind, terminal, recorder } => {
+            client.provision_device(key, &ProvisionDevice { device: device.clone(), kind: kind.clone(), terminal, recorder }).await.map_err(lost)?;
+            println!("{kind} {} provisioned", printable(&device));
         }
         Command::Reward { group, discount_bp } => {
             client.set_reward(key, &group, discount_bp).await.map_err(lost)?;

@@ -25,13 +25,21 @@ pub const MARKER: &str = "DEMO";
 pub struct Args {
     /// The demo directory: the log goes in DIR/log. Created if missing; a
     /// previous demo there is replaced; anything else is refused.
-    #[arg(long, default_value = super::DEFAULT_DB)]
-    pub db: PathBuf,
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// The same story across real processes over HTTP: a server, kiosks, a
+    /// player, PCs and PDs (default directory: encore-network).
+    #[arg(long)]
+    pub network: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    prepare(&args.db)?;
-    let log_dir = args.db.join("log");
+    if args.network {
+        return super::demo_network::run(&args.db.unwrap_or_else(|| PathBuf::from("encore-network")));
+    }
+    let db = args.db.unwrap_or_else(|| PathBuf::from(super::DEFAULT_DB));
+    prepare(&db)?;
+    let log_dir = db.join("log");
     let script = Script::parse(Path::new("demo.scn"), STORY).map_err(|e| e.to_string())?;
     println!("demo: running the built-in story ({} steps) on {}", script.steps.len(), log_dir.display());
     let transcript = run_script_in(&script, &log_dir).map_err(|e| format!("the demo story failed: {e}"))?;

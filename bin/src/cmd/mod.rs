@@ -6,6 +6,8 @@ pub mod admin;
 pub mod audit;
 pub mod credentials;
 pub mod demo;
+pub mod demo_network;
+pub mod device;
 pub mod init;
 pub mod journal;
 pub mod kiosk;

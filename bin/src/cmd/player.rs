@@ -66,6 +66,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Buy a content onto the card from this player (online): the license is written on the card.
+    Buy { content: String },
     /// Report the plays not yet reported to the license server.
     Sync,
     /// Record on the card a content the customer wants a kiosk to buy (002 claim 5).
@@ -84,10 +86,18 @@ struct PlayReport {
     generation_after: u64,
 }
 
+/// A purchase as the journal keeps it until its license is on the card.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sale {
+    card_file: PathBuf,
+    content: String,
+}
+
 struct Player {
     id: String,
     client: Option<Client>,
     plays: Journal,
+    purchases: Journal,
     witness: Witness,
     store: PathBuf,
 }
@@ -101,6 +111,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         id: args.player.clone(),
         client,
         plays: Journal::open(&args.state.join("plays"))?,
+        purchases: Journal::open(&args.state.join("purchases"))?,
         witness: Witness::new(&args.state.join("seen")),
         store: args.state.join("contents"),
     };
@@ -109,6 +120,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         match args.command {
             Command::Play { content, out, content_file, force } => player.play(&card_path()?, &content, &out, content_file.as_deref(), force).await,
             Command::Sync => player.sync().await.map(|_| ()),
+            Command::Buy { content } => player.buy(&card_path()?, &content).await,
             Command::Want { content } => player.want(&card_path()?, &content),
             Command::Show => player.show(&card_path()?),
         }
@@ -195,6 +207,39 @@ impl Player {
             }
         }
         Ok(())
+    }
+
+    /// A purchase onto the card (002 claims 1-2, 10), journaled before it is sent
+    /// and finished with the same key after a restart, like a kiosk's sale.
+    async fn buy(&self, card_path: &Path, content: &str) -> Result<(), String> {
+        for (key, sale) in self.purchases.pending::<Sale>()? {
+            let text = self.complete_purchase(&key, &sale.card_file, &sale.content).await?;
+            println!("finished an interrupted purchase: {text}");
+        }
+        let key = remote::fresh_key(&format!("{}-buy", self.id));
+        self.purchases.put(&key, &Sale { card_file: card_path.to_path_buf(), content: content.to_string() })?;
+        let text = self.complete_purchase(&key, card_path, content).await?;
+        println!("{text}");
+        Ok(())
+    }
+
+    async fn complete_purchase(&self, key: &str, card_path: &Path, content: &str) -> Result<String, String> {
+        let client = self.client.as_ref().ok_or("buying needs --server and --token")?;
+        let card = self.load_card(card_path)?;
+        let answer = client.answer_at_player(&self.id, &card).await.map_err(|e| explain(&e, Some(key)))?;
+        let body = Purchase { card: card.card().to_string(), content: content.to_string(), answer };
+        let bought = client.player_purchase(key, &self.id, &body).await.map_err(|e| explain(&e, Some(key)))?.value;
+        let text = match (bought.outcome.as_str(), &bought.license) {
+            ("licensed", Some(view)) => {
+                super::kiosk::put_on_card(card_path, view)?;
+                let card = read_card(card_path).map_err(|e| e.to_string())?;
+                self.witness.remember(&card).map_err(|e| e.to_string())?;
+                format!("bought {} for {} (balance {}); license on the card: {} plays", printable(content), bought.price.unwrap_or(0), bought.balance.unwrap_or(0), view.uses_left)
+            }
+            (outcome, _) => format!("{}: {}", printable(content), bought.reason.as_deref().unwrap_or(outcome).replace('-', " ")),
+        };
+        self.purchases.remove(key)?;
+        Ok(text)
     }
 
     /// Reports every journaled play; each entry goes once the server has answered it.

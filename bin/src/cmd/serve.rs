@@ -41,11 +41,14 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         insecure_http: args.insecure_http,
         workers: args.workers,
     };
+    // Written, not printed: a supervisor that stopped reading stdout (closed
+    // pipe) must not turn a clean stop into a panic.
     encore_server::serve::serve(options, |addr| {
-        println!("listening on {scheme}://{addr}");
-        let _ = std::io::stdout().flush();
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
+        let _ = out.flush();
     })
     .map_err(|e| e.to_string())?;
-    println!("stopped cleanly");
+    let _ = writeln!(std::io::stdout(), "stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

@@ -10,8 +10,8 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use encore_actors::Recorded;
 use encore_domain::groups::{CharismaPolicy, DeviceKind, DistributionConfig, GroupEvent, GroupLimits};
-use encore_domain::ids::{DeviceId, GroupId, RecorderId, ServiceId, TerminalId, UserId};
-use encore_domain::Event;
+use encore_domain::ids::{ContentId, DeviceId, GroupId, RecorderId, ServiceId, TerminalId, UserId};
+use encore_domain::{Event, EventCodec};
 
 use super::auth::Caller;
 use super::idempotency::{self, etag, event_refs, Write};
@@ -258,6 +258,71 @@ device_action!(forward_favorites, "/v1/devices/{device}/favorites/forward", "A P
     |rt, device| rt.forward_favorites(&device));
 device_action!(sync_reputation, "/v1/devices/{device}/reputation/sync", "Sends a device its group's reliability and the charisma list.",
     |rt, device| rt.sync_reputation(&device));
+
+/// A device-scoped write naming one content of its library.
+macro_rules! device_content_action {
+    ($name:ident, $route:literal, $doc:literal, |$rt:ident, $device:ident, $content:ident| $call:expr) => {
+        #[utoipa::path(post, path = $route, tag = "groups", description = $doc, request_body = DeviceContent,
+            params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
+            responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+                (status = 413, body = Problem), (status = 422, body = Problem)),
+            security(("bearer" = [])))]
+        #[post($route)]
+        pub async fn $name(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<DeviceContent>) -> Result<HttpResponse, ApiError> {
+            caller.as_station(Role::Device, &path)?;
+            let $device = device_id(&path)?;
+            let $content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
+            let route = format!("POST {}", $route.replace("{device}", $device.as_str()));
+            let write = Write { req: &req, caller: &caller, route, body: &body.0, status: StatusCode::OK };
+            let $rt = &state.runtime;
+            idempotency::write(&state, write, || $call, written).await
+        }
+    };
+}
+
+device_content_action!(play_on_device, "/v1/devices/{device}/play", "Plays a content of the device's library under its control mode (DevicePlayed or DevicePlayRefused).",
+    |rt, device, content| rt.play_on_device(&device, &content));
+device_content_action!(mark_shareable, "/v1/devices/{device}/shareable", "A PD marks a content of its library shareable by radio.",
+    |rt, device, content| rt.mark_shareable(&device, &content));
+device_content_action!(transmit, "/v1/devices/{device}/transmit", "A PD transmits a shareable content by radio (ContentShared: its position is what receivers name).",
+    |rt, device, content| async move { rt.transmit(&device, &content).await.map(|sent| sent.map(|_| ())) });
+
+#[utoipa::path(post, path = "/v1/devices/{device}/radio", tag = "groups", request_body = RadioSettings,
+    params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/devices/{device}/radio")]
+pub async fn set_radio(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<RadioSettings>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Device, &path)?;
+    let device = device_id(&path)?;
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/devices/{device}/radio"), body: &body.0, status: StatusCode::OK };
+    idempotency::write(&state, write, || state.runtime.set_radio(&device, body.auto_switch, body.threshold), written).await
+}
+
+#[utoipa::path(post, path = "/v1/devices/{device}/receive", tag = "groups", request_body = Receive,
+    params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Written, description = "played, switched to, or refused (SharedContentRefused)"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+#[post("/v1/devices/{device}/receive")]
+pub async fn receive(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Receive>) -> Result<HttpResponse, ApiError> {
+    caller.as_station(Role::Device, &path)?;
+    let device = device_id(&path)?;
+    let ledger = state.runtime.ledger().clone();
+    let position = body.position;
+    let record = web::block(move || ledger.read_record(position)).await.map_err(|e| ApiError::internal(e.to_string()))?.map_err(|e| ApiError::internal(e.to_string()))?;
+    let not_sent = || ApiError::not_found("no-transmission", &position.to_string());
+    let record = record.filter(|r| r.event_type == "ContentShared").ok_or_else(not_sent)?;
+    let event = encore_domain::Event::decode_payload(&record.event_type, &record.payload).map_err(|e| ApiError::internal(e.to_string()))?;
+    let shared = match &event {
+        encore_domain::Event::Groups(e) => encore_domain::groups::SharedContent::from_event(e),
+        _ => None,
+    }
+    .ok_or_else(not_sent)?;
+    let write = Write { req: &req, caller: &caller, route: format!("POST /v1/devices/{device}/receive"), body: &body.0, status: StatusCode::OK };
+    idempotency::write(&state, write, || state.runtime.receive(&device, shared.clone()), written).await
+}
 
 #[utoipa::path(post, path = "/v1/devices/{device}/favorites/upload", tag = "distribution", request_body = UploadFavorites,
     params(("device" = String, Path), ("Idempotency-Key" = String, Header)),

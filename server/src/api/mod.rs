@@ -8,7 +8,7 @@
 //! | [`catalogue`] | `/v1/contents`, `/v1/contents/{id}`, `/v1/contents/{id}/file` (upload and download) |
 //! | [`cards`] | `/v1/kiosks/{id}/challenge`, `/v1/players/{id}/challenge`, `/v1/cards/{id}/image`, `/v1/players/{id}/plays` |
 //! | [`stations`] | `/v1/kiosks/{id}/card`, `/v1/kiosks/{id}/pending`, `/v1/kiosks/{id}/purchases`, `/v1/kiosks/{id}/eject`, `/v1/players/{id}/purchases` |
-//! | [`groups`] | `/v1/users`, `/v1/groups/{id}`, `/v1/groups/{id}/devices`, `/v1/groups/{id}/devices/{device}/deregister`, `/v1/groups/{id}/certificates`, `/v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/certificates`, `/v1/devices/{id}/favorites`, `/v1/devices/{id}/favorites/upload`, `/v1/devices/{id}/favorites/forward`, `/v1/devices/{id}/reputation/sync`, `/v1/distribution`, `/v1/distribution/policy`, `/v1/distribution/rewards` |
+//! | [`groups`] | `/v1/users`, `/v1/groups/{id}`, `/v1/groups/{id}/devices`, `/v1/groups/{id}/devices/{device}/deregister`, `/v1/groups/{id}/certificates`, `/v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/certificates`, `/v1/devices/{id}/play`, `/v1/devices/{id}/shareable`, `/v1/devices/{id}/radio`, `/v1/devices/{id}/transmit`, `/v1/devices/{id}/receive`, `/v1/devices/{id}/favorites`, `/v1/devices/{id}/favorites/upload`, `/v1/devices/{id}/favorites/forward`, `/v1/devices/{id}/reputation/sync`, `/v1/distribution`, `/v1/distribution/policy`, `/v1/distribution/rewards` |
 //! | [`log`] | `/v1/log`, `/v1/streams/{id}`, `/v1/log/subscribe` (SSE), `/v1/verify`, `/v1/projections/balances`, `/v1/projections/usage/{account}`, `/v1/projections/contents/{content}`, `/v1/projections/charisma` |
 //! | [`ops`] | `/healthz`, `/readyz`, `/metrics`, `/openapi.json` |
 //! | [`types`] | request and response bodies, shared with the client |
@@ -139,6 +139,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(groups::issue_certificate)
         .service(groups::group_certificates)
         .service(groups::accept_certificate)
+        .service(groups::play_on_device)
+        .service(groups::mark_shareable)
+        .service(groups::transmit)
+        .service(groups::set_radio)
+        .service(groups::receive)
         .service(groups::press_favorite)
         .service(groups::upload_favorites)
         .service(groups::forward_favorites)

@@ -481,6 +481,30 @@ pub struct AcceptCertificate {
     pub recorder: String,
 }
 
+/// A content of the device's library (to play, or mark shareable, or transmit by radio).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceContent {
+    pub content: String,
+}
+
+/// A PD's radio settings (003 [0401]-[0410]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RadioSettings {
+    pub auto_switch: bool,
+    /// Switch to a sender whose reliability is above this.
+    pub threshold: u64,
+}
+
+/// A transmission a PD heard: the log position of the sender's `ContentShared`
+/// (the server reads what was sent from the log, never from the receiver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receive {
+    pub position: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadFavorites {
