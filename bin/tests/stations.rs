@@ -300,3 +300,36 @@ fn the_network_demo_runs_the_story_across_processes_and_ends_verified() {
         assert_eq!(all.matches("played  song-1").count(), 2, "{all}");
     }
 }
+
+#[test]
+fn two_kiosks_selling_to_one_account_at_once_charge_exactly_the_affordable_ones() {
+    const CONTENTS: usize = 30;
+    const AFFORDABLE: usize = 37;
+    let w = World::new();
+    w.admin(&["account", "open", "acct-1", "--balance", &(7 * AFFORDABLE as u64 + 3).to_string()]);
+    for card in ["card-1", "card-2"] {
+        w.admin(&["card", "issue", card, "--account", "acct-1", "--out", s(&w.path(&format!("{card}.card")))]);
+    }
+    for j in 0..CONTENTS {
+        w.admin(&["content", "list", &format!("song-{j}"), "--price", "7", "--uses", "1"]);
+    }
+    let buys: String = (0..CONTENTS).map(|j| format!("buy song-{j}\n")).collect();
+    let sessions: Vec<_> = [("k1", "card-1"), ("k2", "card-2")]
+        .iter()
+        .map(|(kiosk, card)| {
+            let script = w.path(&format!("{kiosk}-both.txt"));
+            std::fs::write(&script, format!("insert {}\n{buys}eject\n", s(&w.path(&format!("{card}.card"))))).unwrap();
+            let args = w.kiosk_args(kiosk, kiosk, &script);
+            Command::new(env!("CARGO_BIN_EXE_encore")).args(&args).stdout(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let outputs: Vec<String> = sessions.into_iter().map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned()).collect();
+    let bought: usize = outputs.iter().map(|o| o.matches("bought song-").count()).sum();
+    let declined: usize = outputs.iter().map(|o| o.matches("not bought: insufficient funds").count()).sum();
+    assert_eq!((bought, declined), (AFFORDABLE, 2 * CONTENTS - AFFORDABLE), "{outputs:?}");
+    let on_cards: usize = ["card-1", "card-2"].iter().map(|c| encore_card::read_card(&w.path(&format!("{c}.card"))).unwrap().licenses().count()).sum();
+    assert_eq!(on_cards, AFFORDABLE, "every charge's license is on the card it was sold onto");
+    let op = w.operator();
+    let account = actix_rt::System::new().block_on(async move { op.account("acct-1").await.unwrap().value });
+    assert_eq!((account.balance, account.charged), (3, 7 * AFFORDABLE as u64), "nothing charged twice, nothing overdrawn");
+}

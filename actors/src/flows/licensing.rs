@@ -65,11 +65,8 @@ pub fn issue_card(card: CardId, account: AccountId, expires_at: Option<Timestamp
         let (card, account) = (card.clone(), account.clone());
         Box::pin(async move {
             let opened = shared.snapshot::<Account>(&account_stream(&account)).await?;
-            if opened.id.as_ref() != Some(&account) {
-                return Err(RuntimeError::UnknownAccount { account });
-            }
             let key_check = shared.secrets.issuer().device_key(&card).key_check();
-            let events = state.decide_issue(&card, &account, expires_at, key_check, now)?;
+            let events = state.decide_issue_for(&opened, &card, &account, expires_at, key_check, now)?;
             Ok(plan((), single(encore_domain::licensing::card_stream(&card), state.version, events), "issue-card"))
         })
     }

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use encore_actors::RuntimeError;
-use encore_domain::licensing::TicketError;
+use encore_domain::licensing::{IssueCardError, TicketError};
 use encore_ledger::AppendError;
 
 use super::types::Problem;
@@ -93,6 +93,7 @@ impl From<RuntimeError> for ApiError {
         let detail = e.to_string();
         let (status, kind, value) = match &e {
             RuntimeError::UnknownAccount { account } => (StatusCode::NOT_FOUND, "unknown-account", Some(account.to_string())),
+            RuntimeError::IssueCard(IssueCardError::AccountNotOpen { account, .. }) => (StatusCode::NOT_FOUND, "unknown-account", Some(account.to_string())),
             RuntimeError::UnknownUser { user } => (StatusCode::NOT_FOUND, "unknown-user", Some(user.to_string())),
             RuntimeError::UnknownPurchase { purchase, .. } => (StatusCode::NOT_FOUND, "unknown-purchase", Some(purchase.to_string())),
             RuntimeError::DeviceNotInGroup { device } => (StatusCode::CONFLICT, "device-not-in-group", Some(device.to_string())),

@@ -71,6 +71,8 @@ pub enum IssueCardError {
     AlreadyIssued { card: CardId },
     #[error("card {card} would expire at {expires_at}, not after now ({now})")]
     ExpiryNotInFuture { card: CardId, expires_at: Timestamp, now: Timestamp },
+    #[error("account {account} is not open, so card {card} cannot be issued for it")]
+    AccountNotOpen { card: CardId, account: AccountId },
 }
 
 /// A verifier's configuration problem found while checking a card (not the card's fault).
@@ -105,6 +107,22 @@ impl Card {
     /// The card already holds a license for `content` with a use left and not expired.
     pub fn has_live_license(&self, content: &ContentId, now: Timestamp) -> bool {
         self.licenses.get(content).is_some_and(|l| l.terms.is_live(now))
+    }
+
+    /// Issues the card for `account`, whose state is `opened`: only an open account gets a card.
+    pub fn decide_issue_for(
+        &self,
+        opened: &super::account::Account,
+        card: &CardId,
+        account: &AccountId,
+        expires_at: Option<Timestamp>,
+        key_check: KeyCheck,
+        now: Timestamp,
+    ) -> Result<Vec<LicensingEvent>, IssueCardError> {
+        if opened.id.as_ref() != Some(account) {
+            return Err(IssueCardError::AccountNotOpen { card: card.clone(), account: account.clone() });
+        }
+        self.decide_issue(card, account, expires_at, key_check, now)
     }
 
     pub fn decide_issue(
@@ -279,6 +297,13 @@ mod tests {
         let chip = CardChip::issue(&other, c1());
         let result = issued(None).check_presented(&c1(), &other, &proof(&chip), &kiosk(), Timestamp(1));
         assert_eq!(result.err(), Some(CardCheckError::IssuerKeyMismatch { card: c1() }));
+    }
+
+    #[test]
+    fn a_card_is_issued_only_for_an_open_account() {
+        let a1 = AccountId::new("a1").unwrap();
+        let result = Card::default().decide_issue_for(&crate::licensing::Account::default(), &c1(), &a1, None, KeyCheck([0; 32]), Timestamp(1));
+        assert_eq!(result, Err(IssueCardError::AccountNotOpen { card: c1(), account: a1 }));
     }
 
     #[test]
