@@ -309,6 +309,7 @@ pub async fn set_radio(state: web::Data<AppState>, caller: Caller, req: HttpRequ
 pub async fn receive(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Receive>) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let device = device_id(&path)?;
+    idempotency::idempotency_key(&req)?; // refused before the log is read
     let ledger = state.runtime.ledger().clone();
     let position = body.position;
     let record = web::block(move || ledger.read_record(position)).await.map_err(|e| ApiError::internal(e.to_string()))?.map_err(|e| ApiError::internal(e.to_string()))?;
