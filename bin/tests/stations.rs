@@ -333,3 +333,28 @@ fn two_kiosks_selling_to_one_account_at_once_charge_exactly_the_affordable_ones(
     let account = actix_rt::System::new().block_on(async move { op.account("acct-1").await.unwrap().value });
     assert_eq!((account.balance, account.charged), (3, 7 * AFFORDABLE as u64), "nothing charged twice, nothing overdrawn");
 }
+
+#[test]
+fn a_player_offline_for_many_plays_reports_them_all_in_order_once_connected() {
+    const PLAYS: usize = 12;
+    let w = World::new();
+    std::fs::write(w.path("song.raw"), b"a song played often").unwrap();
+    let card = w.path("card-1.card");
+    w.admin(&["account", "open", "acct-1", "--balance", "1000"]);
+    w.admin(&["card", "issue", "card-1", "--account", "acct-1", "--out", s(&card)]);
+    w.admin(&["content", "add", s(&w.path("song.raw")), "--id", "song-1", "--price", "100", "--uses", &PLAYS.to_string()]);
+    let (code, out) = w.kiosk("k1", "k1", &format!("insert {}\nbuy song-1\neject\n", s(&card)));
+    assert_eq!(code, Some(0), "{out}");
+    // The player fetches the file once (online show), then plays offline, many times.
+    let fetched = w.player(true, &["--card", s(&card), "play", "song-1", "--out", s(&w.path("out"))]);
+    assert_eq!(fetched.status.code(), Some(0), "{}", text(&fetched));
+    for _ in 1..PLAYS {
+        let played = w.player(false, &["--card", s(&card), "play", "song-1", "--out", s(&w.path("out")), "--force"]);
+        assert_eq!(played.status.code(), Some(0), "{}", text(&played));
+    }
+    let refused = w.player(false, &["--card", s(&card), "play", "song-1", "--out", s(&w.path("out")), "--force"]);
+    assert!(text(&refused).contains("NoUsesLeft"), "{}", text(&refused));
+    let synced = w.player(true, &["sync"]);
+    assert!(text(&synced).contains(&format!("reported {} play(s): {} counted, 0 refused", PLAYS - 1, PLAYS - 1)), "{}", text(&synced));
+    assert_eq!(w.log_types().iter().filter(|t| *t == "ContentPlayed").count(), PLAYS, "every play counted once");
+}

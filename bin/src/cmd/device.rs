@@ -62,6 +62,7 @@ pub enum Command {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    encore_domain::ids::DeviceId::new(args.device.clone()).map_err(|e| format!("--device {}: {e}", args.device))?;
     let client = args.remote.client()?;
     let key = args.key.clone().unwrap_or_else(|| fresh_key(&format!("{}-device", args.device)));
     block_on(execute(&client, &args.device, &key, args.command))?;

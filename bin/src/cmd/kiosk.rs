@@ -78,6 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Some(path) => Some(read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?.lines().map(str::to_string).collect()),
         None => None,
     };
+    encore_domain::ids::DeviceId::new(args.kiosk.clone()).map_err(|e| format!("--kiosk {}: {e}", args.kiosk))?;
     let client = args.remote.client()?;
     let journal = Journal::open(&args.journal)?;
     let mut kiosk = Kiosk { client, id: args.kiosk.clone(), journal, card: None, failures: 0 };

@@ -103,6 +103,7 @@ struct Player {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    encore_domain::ids::DeviceId::new(args.player.clone()).map_err(|e| format!("--player {}: {e}", args.player))?;
     let client = match (&args.server, &args.token) {
         (Some(server), Some(token)) => Some(remote::client(server, token, args.ca.as_deref())?),
         _ => None,
@@ -188,7 +189,8 @@ impl Player {
         let now = remote::now();
         let played = card.play(&content_id, now).map_err(|e| e.to_string())?;
         let plain = played.key.decrypt_content(&content_id, &ciphertext).map_err(|e| e.to_string())?;
-        let key = format!("play-{}-{}-{}", self.id, card.card(), card.generation());
+        // Zero-padded, so the journal lists a card's plays in the order they were made (and sync reports them so).
+        let key = format!("play-{}-{}-{:020}", self.id, card.card(), card.generation());
         let report = PlayReport {
             card: card.card().to_string(),
             content: content.to_string(),
@@ -245,7 +247,9 @@ impl Player {
     /// Reports every journaled play; each entry goes once the server has answered it.
     async fn sync(&self) -> Result<usize, String> {
         let client = self.client.as_ref().ok_or("sync needs --server and --token")?;
-        let pending = self.plays.pending::<PlayReport>()?;
+        let mut pending = self.plays.pending::<PlayReport>()?;
+        // Each card's plays in the order they were made: the server counts a use only after the one before it.
+        pending.sort_by(|(_, a), (_, b)| (&a.card, a.generation_after).cmp(&(&b.card, b.generation_after)));
         let (mut recorded, mut refused) = (0, 0);
         for (key, play) in &pending {
             let body = PlayReportBody { card: play.card.clone(), content: play.content.clone(), played_at: play.played_at.clone(), sealed: play.sealed.clone() };
