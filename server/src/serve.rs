@@ -115,7 +115,7 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let credentials = CredentialStore::open(deployment.credentials()).map_err(DeploymentError::from)?;
     let ledger = Ledger::open(deployment.log(), LedgerOptions::default()).map_err(DeploymentError::from)?;
     let runtime = Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig::default());
-    let state = web::Data::new(AppState { runtime, credentials, contents: ContentStore::new(deployment.contents()), catalogue: Default::default(), metrics: Metrics::default() });
+    let state = web::Data::new(AppState { runtime, credentials, contents: ContentStore::new(deployment.contents()), catalogue: Default::default(), limits: Default::default(), metrics: Metrics::default() });
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()

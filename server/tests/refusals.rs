@@ -249,3 +249,48 @@ fn unknown_routes_and_malformed_bodies_are_problems_too() {
     });
     server.stop();
 }
+
+#[test]
+fn forged_card_and_token_floods_are_slowed_down_and_cannot_fill_the_log() {
+    use encore_server::api::limits::{AUTH_FAILURES_PER_MINUTE, CARD_REJECTIONS_PER_MINUTE};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, operator) = new_deployment(dir.path());
+    let server = TestServer::start(&data, &operator);
+    let kiosk = server.client_as("kiosk-1", Role::Kiosk, Some("kiosk-1"));
+    let op = server.operator();
+    run(async {
+        op.open_account("open", &OpenAccount { account: "acct-1".into(), initial: 10, expires_at: None }).await.unwrap();
+        op.issue_card("issue", &IssueCard { card: "card-1".into(), account: "acct-1".into(), expires_at: None }).await.unwrap();
+        let forged = encore_card::CardFile::personalise(
+            encore_domain::ids::CardId::new("card-1").unwrap(),
+            encore_domain::ids::AccountId::new("acct-1").unwrap(),
+            None,
+            encore_domain::licensing::DeviceKey::from_bytes([1; 32]),
+        );
+        let before = op.log(1, 1).await.unwrap().value.head;
+        let mut limited = None;
+        for i in 0..CARD_REJECTIONS_PER_MINUTE + 5 {
+            let answer = kiosk.answer_at_kiosk("kiosk-1", &forged).await.unwrap();
+            match kiosk.insert_card(&format!("forged-{i}"), "kiosk-1", "card-1", &answer).await {
+                Ok(written) => assert!(written.value.events.iter().any(|e| e.event_type == "CardRejected")),
+                Err(e) => {
+                    limited.get_or_insert(i);
+                    assert_eq!(e.status(), Some(429), "{e}");
+                }
+            }
+        }
+        assert_eq!(limited, Some(CARD_REJECTIONS_PER_MINUTE), "the budget holds exactly");
+        let written = op.log(before + 1, 1000).await.unwrap().value.records;
+        assert_eq!(written.iter().filter(|r| r.event_type == "CardRejected").count(), CARD_REJECTIONS_PER_MINUTE as usize, "no more rejections than the budget");
+        // Guessed tokens: 401 up to the budget, then 429; the operator from the same address is not held back.
+        let guesser = op.with_token("encore_guess_0000");
+        let mut statuses = Vec::new();
+        for _ in 0..AUTH_FAILURES_PER_MINUTE + 3 {
+            statuses.push(guesser.account("acct-1").await.unwrap_err().status());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == Some(401)).count(), AUTH_FAILURES_PER_MINUTE as usize);
+        assert_eq!(statuses.last(), Some(&Some(429)));
+        assert_eq!(op.account("acct-1").await.unwrap().value.balance, 10);
+    });
+    server.stop();
+}

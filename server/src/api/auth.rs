@@ -37,7 +37,12 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     match state.credentials.authenticate(token.trim()) {
         Some(principal) => Ok(Caller(principal)),
         None => {
+            // A peer that keeps presenting unknown tokens gets 429 instead of
+            // 401 past its budget; a valid token from the same address is never held back.
             state.metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let peer = req.peer_addr().map_or_else(|| "unknown peer".to_string(), |a| a.ip().to_string());
+            state.limits.auth_failures.check(&peer)?;
+            state.limits.auth_failures.record(&peer);
             Err(ApiError::unauthorized("unknown or revoked token"))
         }
     }

@@ -20,6 +20,7 @@ pub mod cards;
 pub mod catalogue;
 pub mod groups;
 pub mod idempotency;
+pub mod limits;
 pub mod log;
 pub mod openapi;
 pub mod ops;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub credentials: CredentialStore,
     pub contents: ContentStore,
     pub catalogue: catalogue::CatalogueIndex,
+    pub limits: limits::Limits,
     pub metrics: Metrics,
 }
 

@@ -17,11 +17,18 @@ pub struct ApiError {
     pub kind: &'static str,
     pub detail: String,
     pub value: Option<String>,
+    /// Seconds a client should wait before retrying (`Retry-After`), for 429.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, kind, detail: detail.into(), value: None }
+        ApiError { status, kind, detail: detail.into(), value: None, retry_after: None }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_value(mut self, value: impl Into<String>) -> ApiError {
@@ -78,7 +85,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header(("Retry-After", "1"));
         }
         response.json(self.problem())
@@ -121,6 +130,6 @@ impl From<RuntimeError> for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %detail, "request failed inside the runtime");
         }
-        ApiError { status, kind, detail, value }
+        ApiError { status, kind, detail, value, retry_after: None }
     }
 }

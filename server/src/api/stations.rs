@@ -123,7 +123,15 @@ pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRe
     let answer = parse_answer(&body.answer)?;
     let intent = Intent { card: &body.card, content: None };
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/card"), body: &intent, status: StatusCode::OK };
-    idempotency::write(&state, write, || state.runtime.kiosk_insert_answered(&kiosk, &card, &answer), |_, events| Ok(Written { events: event_refs(events) })).await
+    let station = Station::kiosk(kiosk.clone()).to_string();
+    state.limits.card_rejections.check(&station)?;
+    let written = idempotency::write(&state, write, || state.runtime.kiosk_insert_answered(&kiosk, &card, &answer), |_, events| {
+        if events.iter().any(|r| matches!(r.event, Event::Licensing(LicensingEvent::CardRejected(_)))) {
+            state.limits.card_rejections.record(&station);
+        }
+        Ok(Written { events: event_refs(events) })
+    });
+    written.await
 }
 
 #[utoipa::path(post, path = "/v1/kiosks/{kiosk}/purchases", tag = "license", request_body = Purchase,
@@ -189,6 +197,15 @@ async fn buy(state: &AppState, caller: &Caller, req: &HttpRequest, station: Stat
     };
     let intent = Intent { card: &body.card, content: Some(&body.content) };
     let write = Write { req, caller, route, body: &intent, status: StatusCode::OK };
+    let limited = station.to_string();
+    state.limits.card_rejections.check(&limited)?;
     let call = || state.runtime.purchase_answered(station.clone(), &card, &answer, &purchase, &content);
-    idempotency::write(state, write, call, |value, events| Ok(purchase_view(value.map(|v| &v.outcome), events))).await
+    idempotency::write(state, write, call, |value, events| {
+        let view = purchase_view(value.map(|v| &v.outcome), events);
+        if view.outcome == "card-rejected" {
+            state.limits.card_rejections.record(&limited);
+        }
+        Ok(view)
+    })
+    .await
 }
