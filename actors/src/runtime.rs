@@ -23,7 +23,7 @@ use encore_domain::licensing::{
 use encore_domain::{Money, Timestamp};
 use encore_ledger::Ledger;
 
-use crate::clock::{Clock, RuntimeClock};
+use crate::clock::{Clock, ClockGuard, RuntimeClock};
 use crate::directory::{Directory, DirectoryStats};
 use crate::error::RuntimeError;
 use crate::flows::groups::{self as gflows, PairOp};
@@ -54,12 +54,14 @@ pub struct RuntimeConfig {
     /// A stream's state is snapshotted each time it crosses a multiple of
     /// this many events (0 = never); loading starts from the newest good one.
     pub snapshot_every: u64,
+    /// Refuse commands on a clock jump (see `clock`); `None` for manual clocks and tests.
+    pub clock_guard: Option<ClockGuard>,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: (cores - 1).max(1), snapshot_every: 100 }
+        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: (cores - 1).max(1), snapshot_every: 100, clock_guard: None }
     }
 }
 
@@ -84,7 +86,10 @@ impl Runtime {
         let directory = Directory::new(arbiters.iter().map(Arbiter::handle).collect(), config.max_live_actors, config.idle_timeout);
         let floor = ledger.head().recorded_at;
         let shared = Arc::new(Shared {
-            clock: RuntimeClock::new(clock, floor),
+            clock: match config.clock_guard {
+                Some(guard) => RuntimeClock::guarded(clock, floor, guard),
+                None => RuntimeClock::new(clock, floor),
+            },
             ledger,
             secrets,
             directory,

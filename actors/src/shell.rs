@@ -257,7 +257,7 @@ async fn execute<S: StreamState, T: 'static>(
                 return Err(RuntimeError::PreconditionFailed { stream: stream.as_str().to_string(), expected, actual: state.version() });
             }
         }
-        let now = shared.clock.now();
+        let now = shared.clock.checked_now().map_err(|jump| RuntimeError::ClockJumped { now: jump.now, expected: jump.expected })?;
         let plan = decide.decide(state, shared.clone(), now).await?;
         if plan.decision.is_empty() {
             return Ok(Outcome { value: plan.outcome, events: Vec::new() });

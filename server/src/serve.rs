@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpServer};
+use encore_actors::clock::ClockGuard;
 use encore_actors::{Runtime, RuntimeConfig, SystemClock};
 use encore_ledger::{Ledger, LedgerOptions};
 
@@ -29,6 +30,9 @@ pub struct ServeOptions {
     pub insecure_http: bool,
     /// HTTP worker threads (default: one per core, at most 2).
     pub workers: Option<usize>,
+    /// Start without the clock-jump guard (the operator vouches for the clock,
+    /// e.g. after a long shutdown, or after correcting a wrong clock).
+    pub accept_clock: bool,
 }
 
 /// Why the server could not start.
@@ -114,7 +118,8 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let secrets = deployment::keystore::load(&deployment.keystore()).map_err(DeploymentError::from)?;
     let credentials = CredentialStore::open(deployment.credentials()).map_err(DeploymentError::from)?;
     let ledger = Ledger::open(deployment.log(), LedgerOptions::default()).map_err(DeploymentError::from)?;
-    let runtime = Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig::default());
+    let clock_guard = (!options.accept_clock).then(ClockGuard::default);
+    let runtime = Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig { clock_guard, ..RuntimeConfig::default() });
     let state = web::Data::new(AppState { runtime, credentials, contents: ContentStore::new(deployment.contents()), catalogue: Default::default(), limits: Default::default(), metrics: Metrics::default() });
     let shared = state.clone();
     let server = HttpServer::new(move || {

@@ -23,6 +23,7 @@ fn the_api_over_tls_answers_a_client_that_trusts_the_certificate_and_no_one_else
         tls: Some((cert.clone(), key)),
         insecure_http: false,
         workers: Some(1),
+        accept_clock: false,
     };
     let server = TestServer::start_with(options, &operator);
     let https = format!("https://{}", server.addr);

@@ -30,6 +30,12 @@ pub struct Args {
     /// HTTP worker threads (default: one per core, at most 2).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Start without the clock-jump guard: writes are refused while the system
+    /// clock is more than 30 days ahead of the newest record at start, or
+    /// jumps more than 5 minutes from the monotonic clock's measure; give this
+    /// when the clock is right (a long shutdown, a corrected clock).
+    #[arg(long)]
+    pub accept_clock: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -40,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         tls: args.tls_cert.zip(args.tls_key),
         insecure_http: args.insecure_http,
         workers: args.workers,
+        accept_clock: args.accept_clock,
     };
     // Written, not printed: a supervisor that stopped reading stdout (closed
     // pipe) must not turn a clean stop into a panic.

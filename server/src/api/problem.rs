@@ -116,6 +116,7 @@ impl From<RuntimeError> for ApiError {
             }
             RuntimeError::Ticket(TicketError::Expired { .. }) => (StatusCode::CONFLICT, "challenge-expired", None),
             RuntimeError::Ticket(_) => (StatusCode::UNPROCESSABLE_ENTITY, "challenge-not-issued-here", None),
+            RuntimeError::ClockJumped { now, .. } => (StatusCode::SERVICE_UNAVAILABLE, "clock-jumped", Some(now.to_string())),
             RuntimeError::MailboxFull { stream } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", Some(stream.clone())),
             RuntimeError::Append(_)
             | RuntimeError::StateLoad(_)

@@ -29,7 +29,7 @@ pub fn new_deployment(dir: &Path) -> (PathBuf, String) {
 
 impl TestServer {
     pub fn start(data: &Path, operator: &str) -> TestServer {
-        let options = ServeOptions { data: data.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, insecure_http: false, workers: Some(2) };
+        let options = ServeOptions { data: data.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, insecure_http: false, workers: Some(2), accept_clock: false };
         TestServer::start_with(options, operator)
     }
 
