@@ -47,6 +47,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     print!("\n{}", realign(tables));
     let log = Ledger::open(&log_dir, LedgerOptions::default()).map_err(|e| format!("cannot reopen {}: {e}", log_dir.display()))?;
     store_derived(&log)?;
+    verify_line(&log)
+}
+
+/// The demo's last line: the log verified (exit 0), or its first problem (exit 1).
+pub fn verify_line(log: &Ledger) -> Result<ExitCode, String> {
     let report = log.verify().map_err(|e| e.to_string())?;
     match report.first_problem() {
         None => {

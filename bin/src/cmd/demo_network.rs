@@ -266,15 +266,5 @@ fn tables(log_dir: &Path) -> Result<ExitCode, String> {
     let log = Ledger::open(log_dir, LedgerOptions::read_only()).map_err(|e| format!("cannot open {}: {e}", log_dir.display()))?;
     let text = encore_replay_tests::transcript::projections(&log)?;
     print!("\n{text}");
-    let report = log.verify().map_err(|e| e.to_string())?;
-    match report.first_problem() {
-        None => {
-            println!("\nverified: {} records, head {} hash {}", report.records, report.head.position, super::hex(&report.head.hash));
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(problem) => {
-            println!("\nverification FAILED: {problem}");
-            Ok(ExitCode::from(1))
-        }
-    }
+    super::demo::verify_line(&log)
 }

@@ -78,13 +78,14 @@ impl Modify for Problems {
 
 fn add_common_refusals(operation: &mut Operation, open: bool) {
     let mut common = vec![
-        ("413", "a body over 64 KiB"),
+        ("413", "a body over the route's limit (64 KiB of JSON; content files 32 MiB)"),
         ("431", "request headers over 16 KiB"),
-        ("503", "the log is poisoned, the server is stopping, or overloaded"),
+        ("503", "the log is poisoned, the clock jumped, the server is stopping, or overloaded"),
     ];
     if !open {
         common.push(("400", "a malformed value: an id, a header, a query"));
         common.push(("401", "no token, or an unknown or revoked one"));
+        common.push(("429", "too many refusals: unknown tokens from this address, or card rejections at this station, in the last minute"));
     }
     if operation.request_body.is_some() || operation.parameters.iter().flatten().any(|p| p.name == "Idempotency-Key") {
         common.push(("409", "the stream kept changing under the command: retry with the same key"));
