@@ -100,7 +100,11 @@ pub enum RuntimeError {
     UnexpectedDecision { flow: &'static str },
     #[error("the runtime is shut down")]
     ShutDown,
-    #[error("the system clock says {now} where the runtime expected about {expected}: a clock jump, so nothing is written; set the clock right (a jump while running ends there; one found at start needs a restart), or restart with the guard off (encore serve --accept-clock) if the new time is right")]
+    #[error(
+        "the system clock says {now} where the runtime expected about {expected}: a clock jump, so nothing is \
+         written; set the clock right (a jump while running ends there; one found at start needs a restart), or \
+         restart with the guard off (encore serve --accept-clock) if the new time is right"
+    )]
     ClockJumped { now: Timestamp, expected: Timestamp },
 
     // --- requests from outside (crate::request) ---

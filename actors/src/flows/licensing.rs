@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use encore_domain::aggregate::StreamEvents;
 use encore_domain::groups::reputation::DistributionError;
-use encore_domain::groups::{device_stream, purchase_into_library, purchase_reputation, Device, Distribution, PurchaseReputation, DISTRIBUTION_STREAM};
+use encore_domain::groups::{
+    device_stream, purchase_into_library, purchase_reputation, Device, Distribution, PurchaseReputation, DISTRIBUTION_STREAM,
+};
 use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use encore_domain::licensing::{
     account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card,
     kiosk_buy, player_buy, record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, ContentKey,
-    InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseKeys, ReportOutcome, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordOutcome, RefundOutcome, Station,
-    StationKind, StationLog, UseCondition,
+    InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseKeys, PurchaseOutcome, PurchaseRequest,
+    PurchaseState, RecordOutcome, RefundOutcome, ReportOutcome, Station, StationKind, StationLog, UseCondition,
 };
 use encore_domain::{Event, Money, Timestamp};
 
@@ -124,13 +126,13 @@ pub struct PurchaseResult {
     pub discount_bp: Option<u32>,
 }
 
-/// The all-or-nothing purchase, coordinated by the card's actor: `Charged` on
-/// the account, `LicenseIssued` + `LicenseWrittenToCard` on the card, when
-/// the buyer's group spent a favorite of another group's on it
-/// `ReliabilityBumped` (and charisma changes) on the distribution stream, and
-/// for a member buying through a PC or PD `ContentAcquired` on that device
-/// (source id: the buyer's group id), in one append. An account linked to no group buys at list price, and the
-/// distribution server is not asked.
+/// The all-or-nothing purchase, coordinated by the card's actor, in one
+/// append: `Charged` on the account; `LicenseIssued` + `LicenseWrittenToCard`
+/// on the card; when the buyer's group spent a favorite of another group's on
+/// it, `ReliabilityBumped` (and charisma changes) on the distribution stream;
+/// for a member buying through a PC or PD, `ContentAcquired` on that device
+/// (source id: the buyer's group id). An account linked to no group buys at
+/// list price, and the distribution server is not asked.
 pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<PurchaseResult> + Send {
     move |card, shared, now| {
         let command = command.clone();

@@ -12,7 +12,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use encore_domain::ids::ContentId;
-use encore_domain::licensing::{ContentKey, ListError, ListingDetails, UseCondition};
+use encore_domain::licensing::{ContentKey, ListingDetails, UseCondition};
 use encore_domain::Money;
 use futures_util::StreamExt;
 
@@ -143,13 +143,13 @@ pub async fn upload_content(state: web::Data<AppState>, caller: Caller, req: Htt
     let condition = UseCondition { uses: terms.uses, valid_days: terms.valid_days };
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/contents/{content}/file"), body: &upload, status: StatusCode::CREATED };
     let call = || async {
-        // A content already listed is refused by the catalogue (or answered from
-        // this key's receipt): no second file is encrypted for it.
-        if state.runtime.catalogue(&content).await?.listing.is_some() {
-            return Err(ListError::AlreadyListed { content: content.clone() }.into());
-        }
+        // A listing the catalogue will refuse (already listed, a bad title, no
+        // uses ...) is refused before anything is encrypted or stored; a retry
+        // of one that was listed is answered from this key's receipt.
+        let mut details = ListingDetails { title: terms.title.clone(), file: None };
+        state.runtime.catalogue(&content).await?.check_listing(&content, Money(terms.price), condition, &details)?;
         let (key, file) = encrypt_and_store(&state, &content, plain).await.map_err(encore_actors::RuntimeError::from)?;
-        let details = ListingDetails { title: terms.title.clone(), file: Some(file) };
+        details.file = Some(file);
         state.runtime.list_content_file(&content, Money(terms.price), condition, details, key).await
     };
     idempotency::write(&state, write, call, |_, events| Ok(Written { events: event_refs(events) })).await

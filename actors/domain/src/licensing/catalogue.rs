@@ -93,16 +93,10 @@ impl CatalogueEntry {
         self.decide_list_with(content, price, condition, sealed_key, &ListingDetails::default(), now)
     }
 
-    /// Lists a content with a title and an encrypted file.
-    pub fn decide_list_with(
-        &self,
-        content: &ContentId,
-        price: Money,
-        condition: UseCondition,
-        sealed_key: &SealedContentKey,
-        details: &ListingDetails,
-        now: Timestamp,
-    ) -> Result<Vec<LicensingEvent>, ListError> {
+    /// Everything a listing is checked for but its key: a shell that must do
+    /// costly work before it has the key (encrypting a content file) asks
+    /// first, so a listing that will be refused costs nothing.
+    pub fn check_listing(&self, content: &ContentId, price: Money, condition: UseCondition, details: &ListingDetails) -> Result<(), ListError> {
         let content_err = || content.clone();
         if self.listing.is_some() {
             return Err(ListError::AlreadyListed { content: content_err() });
@@ -116,11 +110,25 @@ impl CatalogueEntry {
         if condition.valid_days == Some(0) {
             return Err(ListError::ZeroValidDays { content: content_err() });
         }
-        if sealed_key.0.is_empty() {
-            return Err(ListError::MissingKey { content: content_err() });
-        }
         if let Some(title) = details.title.as_ref().filter(|t| !title_is_fit(t)) {
             return Err(ListError::BadTitle { content: content_err(), title: title.clone() });
+        }
+        Ok(())
+    }
+
+    /// Lists a content with a title and an encrypted file.
+    pub fn decide_list_with(
+        &self,
+        content: &ContentId,
+        price: Money,
+        condition: UseCondition,
+        sealed_key: &SealedContentKey,
+        details: &ListingDetails,
+        now: Timestamp,
+    ) -> Result<Vec<LicensingEvent>, ListError> {
+        self.check_listing(content, price, condition, details)?;
+        if sealed_key.0.is_empty() {
+            return Err(ListError::MissingKey { content: content.clone() });
         }
         let listed = ContentListed {
             content: content.clone(),
