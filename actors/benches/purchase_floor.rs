@@ -15,6 +15,8 @@
 //! `cargo bench -p encore-actors --bench purchase_floor`. Environment:
 //! `ENCORE_BENCH_SECONDS` (default 5), `ENCORE_BENCH_CARDS` (default 2000),
 //! `ENCORE_BENCH_CLIENTS` (default `1,16,64,256`).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

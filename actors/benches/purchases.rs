@@ -9,6 +9,8 @@
 //! `ENCORE_BENCH_CLIENTS` the client counts (default `1,16,64,256`),
 //! `ENCORE_BENCH_ARBITERS` the runtime's arbiter threads (default: the
 //! runtime's default).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -10,6 +10,8 @@
 //! * for every account: loaded - charged + refunded = balance.
 //!
 //! `ENCORE_CRASH_KILLS` sets the number of kills (default 30).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;

@@ -1,5 +1,7 @@
 //! Every flow of both halves of the domain through the `Runtime`, written as
 //! step lists; plus the concurrency, directory bound and secrecy tests.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Actors write a verified snapshot each time a stream crosses a multiple of
 //! `snapshot_every` events, and a restarted runtime loads from the newest
 //! one that checks out (then the tail) to the same state as a full replay.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! PostgreSQL path included: the script installs Debian's `postgresql` when
 //! it is missing (`./x test` does too) and starts a private server on
 //! loopback. Nothing is skipped: without PostgreSQL the test fails.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,7 @@
 //! CLI tests: run the built `encore` binary as an operator would and check
 //! what it prints and its exit code (0 ok, 1 a check failed, 2 bad input).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,6 +4,8 @@
 //! answers reads; `--accept-clock` is the operator's override. A jump of a
 //! day while running is refused the same way, and accepted again once the
 //! clock is back. Nothing is written while refused.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

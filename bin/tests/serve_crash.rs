@@ -5,6 +5,8 @@
 //!
 //! `ENCORE_SERVE_KILLS` sets the number of kills (default 3 in `./x test`;
 //! the long run in docs/RELIABILITY.md uses 100).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

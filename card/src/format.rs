@@ -11,6 +11,8 @@
 //! so an edit made without the card module is refused. Decoding checks in
 //! that order and refuses the whole file at the first failure: nothing is
 //! ever half-read.
+// A decoder takes bytes from disk or the network: no index may panic.
+#![deny(clippy::indexing_slicing)]
 
 use encore_domain::ids::{AccountId, CardId, ContentId};
 use encore_domain::Timestamp;
@@ -104,16 +106,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Body, CardFileError> {
     if bytes.len() > MAX_CARD_FILE_BYTES {
         return Err(CardFileError::TooLarge { len: bytes.len() });
     }
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+    if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
         return Err(CardFileError::NotACard);
     }
     let truncated = |expected| CardFileError::Truncated { len: bytes.len(), expected };
-    let header = bytes.get(..HEADER_LEN).ok_or(truncated(HEADER_LEN + TRAILER_LEN))?;
-    if header[MAGIC.len()] != VERSION {
-        return Err(CardFileError::UnknownVersion { found: header[MAGIC.len()] });
+    let version = *bytes.get(MAGIC.len()).ok_or(truncated(HEADER_LEN + TRAILER_LEN))?;
+    if version != VERSION {
+        return Err(CardFileError::UnknownVersion { found: version });
     }
-    let mut len_bytes = [0u8; 4];
-    len_bytes.copy_from_slice(&header[MAGIC.len() + 1..]);
+    let len_bytes: [u8; 4] = bytes.get(MAGIC.len() + 1..HEADER_LEN).and_then(|b| b.try_into().ok()).ok_or(truncated(HEADER_LEN + TRAILER_LEN))?;
     let body_len = u32::from_be_bytes(len_bytes) as usize;
     let expected = HEADER_LEN + body_len + TRAILER_LEN;
     if bytes.len() != expected {
@@ -124,7 +125,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Body, CardFileError> {
         return Err(CardFileError::Damaged);
     }
     let (signed, tag) = signed_and_mac.split_at(signed_and_mac.len() - 32);
-    let body: Body = minicbor::decode(&signed[HEADER_LEN..]).map_err(|e| CardFileError::Malformed { reason: e.to_string() })?;
+    let cbor = signed.get(HEADER_LEN..).ok_or(truncated(expected))?;
+    let body: Body = minicbor::decode(cbor).map_err(|e| CardFileError::Malformed { reason: e.to_string() })?;
     let expected_tag = blake3::Hash::from(mac(&body.key, signed));
     if expected_tag != blake3::Hash::from_slice(tag).map_err(|_| CardFileError::Damaged)? {
         return Err(CardFileError::Altered { card: body.card.clone() });

@@ -4,6 +4,8 @@
 //! `cargo bench -p encore-ledger --bench log` (or `./x bench`). Prints a
 //! table; the figures go to docs/BENCHMARKS.md by hand with the machine.
 //! `ENCORE_BENCH_SECONDS` sets the time per writer count (default 5).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -17,6 +17,8 @@
 //!
 //! The hash covers the position and the previous hash, so changing, removing
 //! or reordering any record breaks the chain at that record.
+// A decoder takes bytes from disk or the network: no index may panic.
+#![deny(clippy::indexing_slicing)]
 
 use crate::error::ReadError;
 use crate::types::{EventId, Hash, StreamId};
@@ -64,7 +66,8 @@ impl<'a> RecordRef<'a> {
     /// Decodes stored bytes in place and checks the record's own hash.
     pub fn decode(bytes: &'a [u8]) -> Result<RecordRef<'a>, DecodeError> {
         let (record, body_end) = Self::parse(bytes)?;
-        if *blake3::hash(&bytes[..body_end]).as_bytes() != record.hash {
+        let body = bytes.get(..body_end).ok_or(DecodeError::BadLength(bytes.len()))?;
+        if *blake3::hash(body).as_bytes() != record.hash {
             return Err(DecodeError::HashMismatch);
         }
         Ok(record)
@@ -72,10 +75,11 @@ impl<'a> RecordRef<'a> {
 
     /// The fields, and where the hashed part ends; the hash is not checked.
     fn parse(bytes: &'a [u8]) -> Result<(RecordRef<'a>, usize), DecodeError> {
-        if bytes.len() < FIXED_LEN {
-            return Err(DecodeError::TooShort(bytes.len()));
-        }
-        match bytes[0] {
+        let version = match bytes.first() {
+            Some(&v) if bytes.len() >= FIXED_LEN => v,
+            _ => return Err(DecodeError::TooShort(bytes.len())),
+        };
+        match version {
             RECORD_FORMAT_VERSION => {}
             v if v > RECORD_FORMAT_VERSION => return Err(DecodeError::NewerFormat { found: v, supported: RECORD_FORMAT_VERSION }),
             v => return Err(DecodeError::UnknownFormat(v)),
@@ -109,7 +113,7 @@ impl<'a> RecordRef<'a> {
     pub(crate) fn seal_into(&mut self, out: &mut Vec<u8>) {
         let start = out.len();
         self.encode_body(out);
-        self.hash = *blake3::hash(&out[start..]).as_bytes();
+        self.hash = *blake3::hash(out.get(start..).unwrap_or_default()).as_bytes();
         out.extend_from_slice(&self.hash);
         debug_assert_eq!(out.len() - start, self.encoded_len());
     }
@@ -261,6 +265,8 @@ impl RecordBatch {
         self.records.iter().map(|fixed| self.get(fixed))
     }
 
+    // The offsets were computed by `push_at` from records it decoded and checked.
+    #[allow(clippy::indexing_slicing)]
     fn get(&self, f: &Fixed) -> RecordRef<'_> {
         RecordRef {
             position: f.position,
@@ -317,7 +323,8 @@ impl UncheckedBatch {
         let mut batch = RecordBatch::with_capacity(self.len());
         let mut start = 0;
         for (position, &end) in (self.first..).zip(&self.ends) {
-            batch.push_at(position, &self.bytes[start..end])?;
+            let bytes = self.bytes.get(start..end).ok_or_else(|| ReadError::Damaged { position, reason: format!("batch offsets {start}..{end} outside its bytes") })?;
+            batch.push_at(position, bytes)?;
             start = end;
         }
         debug_assert_eq!(batch.len(), self.len());
@@ -408,7 +415,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(DecodeError::BadLength(self.bytes.len()))?;
-        let out = &self.bytes[self.at..end];
+        let out = self.bytes.get(self.at..end).ok_or(DecodeError::BadLength(self.bytes.len()))?;
         self.at = end;
         Ok(out)
     }

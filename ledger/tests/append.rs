@@ -1,5 +1,7 @@
 //! Appends: expected versions, atomic multi-stream appends, idempotent
 //! retries, bad input, the clock, and poisoning after a failed write.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! The auxiliary keyspace: durable puts, prefix scans both ways, range deletes.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

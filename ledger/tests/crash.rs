@@ -4,6 +4,8 @@
 //! multi-stream appends are whole, and that the chain verifies.
 //!
 //! `ENCORE_CRASH_KILLS` sets the number of kills (default 100).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

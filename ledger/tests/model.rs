@@ -1,5 +1,7 @@
 //! Property test: random appends, retries and reads against a model that is
 //! just a `Vec` of events.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Opening: recovery of the head, refusal of foreign or newer directories.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

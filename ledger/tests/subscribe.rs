@@ -1,4 +1,6 @@
 //! Catch-up subscriptions: history, then live appends, no gap, no duplicate.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Tampering through RocksDB directly: `verify` names each kind of damage at
 //! the right position.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

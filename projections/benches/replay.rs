@@ -20,6 +20,8 @@
 //! Environment: `ENCORE_BENCH_EVENTS` (default 10 000 000), `ENCORE_BENCH_DIR`
 //! (keep the generated log there and reuse it on the next run).
 //! Figures go to docs/BENCHMARKS.md by hand, with the machine.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 use std::time::Instant;

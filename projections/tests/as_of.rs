@@ -1,6 +1,8 @@
 //! As-of queries against values worked out by hand: a short, explicit log
 //! (one account, one card, two groups) and, for a list of moments, what each
 //! projection must say then.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -6,6 +6,8 @@
 //! for byte what an uninterrupted run gives.
 //!
 //! `ENCORE_PROJ_CRASH_KILLS` sets the number of kills (default 12).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! type left off the list must never change the state. Checked with one
 //! sample of every domain event type, on a state that already holds the
 //! samples' accounts, cards, contents and groups.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use encore_domain::{samples, Event, EventCodec};
 use encore_projections::workload::{Workload, WorkloadConfig};

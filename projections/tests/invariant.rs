@@ -2,6 +2,8 @@
 //! loaded - charged + refunded = balance (DOMAIN.md Invariants), over random
 //! workloads of several seeds, checked against a simple model that sums the
 //! amounts independently of the projection.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! workload is appended (with a few non-domain records mixed in); at the end
 //! each live state, each state resumed from its checkpoint and each rebuild
 //! from position 0 encode to the same bytes.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

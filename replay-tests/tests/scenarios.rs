@@ -2,6 +2,8 @@
 //! transcript (each command, the events it appended, the final projections)
 //! is compared with its insta snapshot. Running a script twice gives the same
 //! transcript byte for byte.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,8 @@
 //! client's CPU counts against the machine, as the target asks.
 //! `ENCORE_BENCH_WORKERS` sets the server's HTTP worker threads (default:
 //! `encore serve`'s).
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,8 @@
 //! The API against a real server through the typed client: the licensing
 //! flows, idempotent retries (also across a restart), optimistic concurrency,
 //! concurrent purchases on one account, and the refusals of every route.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! itself, so a forged or relabelled card buys nothing; a content uploaded
 //! as a file is stored encrypted, bought onto the card, played from the card
 //! (decrypted with the key from the license), and the play reported once.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! group, PCs registering themselves and a PD through its PC, the PC limit
 //! refused as an event, a group certificate issued by one PC and delivered
 //! to another, deregistration, and the distribution policy and its refusals.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! after a restart on the same files nothing acknowledged is lost and the
 //! unacknowledged write's retry credits exactly once. (The fault comes from the ledger's test hook, which fails the next
 //! sync as an EIO from the disk would.)
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! refused request must leave the log as it was. The table is checked
 //! against the OpenAPI document, so a new route without a row fails here.
 //! (Raw requests on purpose: these are what the typed client never sends.)
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

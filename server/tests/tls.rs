@@ -2,6 +2,8 @@
 //! self-signed certificate made here, a client that trusts exactly that
 //! certificate, and the refusals: a client that does not trust it, and plain
 //! HTTP to the TLS port.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

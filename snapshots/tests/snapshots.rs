@@ -2,6 +2,8 @@
 //! projection; a snapshot that does not check out is skipped (with the reason)
 //! and the state is still right; the audit catches a snapshot whose state
 //! disagrees with replay; no key material is ever stored in a snapshot.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 

@@ -2,6 +2,8 @@
 //! (a projection's list of the types it folds is checked against them).
 //! Test support only: compiled for this crate's tests and with the
 //! `samples` feature, which only dev-dependencies turn on.
+// Test support: fixed, valid sample values (an invalid one is a bug to stop on).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::groups::source_list::{GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
 use crate::groups::types::{CertificateRefusal, CharismaPolicy, ControlMode, CopyRefusal, DeviceKind, DistributionConfig, Favorite, GroupLimits, ListUse, RegistrationRefusal, SharedRefusal, SwitchReason, UsageRules};

@@ -1,6 +1,8 @@
 //! Test support: a runtime over a temporary log with a manual clock, and the
 //! one helper that runs a list of steps and compares each outcome (the event
 //! types appended, or the error) with what the step expects.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #![allow(dead_code)]
 

@@ -1,4 +1,6 @@
 //! Shared helpers: a log in a temporary directory and a generated workload.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use encore_ledger::{EventId, Ledger, LedgerOptions, NewEvent, StreamId};

@@ -1,6 +1,8 @@
 //! A real `encore serve` in this process: a fresh deployment in a temporary
 //! directory, listening on 127.0.0.1 with a random port, on a thread with
 //! its own actix `System`; stopped (gracefully) by the test.
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
