@@ -1,0 +1,96 @@
+//! `encore serve` on a full disk, for real: its deployment on a small tmpfs
+//! (mounted by the test, which needs root: `./x test` has it on this kind of
+//! machine), money loaded over HTTP until the file system says ENOSPC. From
+//! then on every write answers 503 `log-poisoned` and `/readyz` fails; reads
+//! go on. After the fault is cleared (the tmpfs remounted larger) and the
+//! server restarted, every load answered 200 is in the balance and the log
+//! verifies.
+
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use encore_server::api::types::OpenAccount;
+use encore_server::deployment;
+use encore_server::Client;
+
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(data: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
+        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected {line:?}")).to_string();
+    Server(child, base)
+}
+
+#[test]
+fn a_full_disk_under_serve_answers_503_fails_readiness_and_loses_nothing_acknowledged() {
+    let base = tempfile::tempdir().unwrap();
+    let status = Command::new("mount").args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"]).arg(base.path()).status().unwrap();
+    assert!(status.success(), "mounting a tmpfs failed: this test needs root");
+    let mount = Mount(base.path().to_path_buf());
+    let data = base.path().join("data");
+    let made = deployment::init(&data, "2026-12-02T00:00:00Z").unwrap();
+    let token = deployment::read_token(&made.operator_token()).unwrap();
+    let server = start(&data);
+    let op = Client::new(&server.1, &token);
+    let acknowledged = actix_rt::System::new().block_on(async {
+        op.open_account("open", &OpenAccount { account: "acct-1".into(), initial: 0, expires_at: None }).await.unwrap();
+        let (mut acknowledged, deadline) = (0u64, Instant::now() + Duration::from_secs(60));
+        let refused = loop {
+            assert!(Instant::now() < deadline && acknowledged < 200_000, "the disk never filled ({acknowledged} loads)");
+            match op.load(&format!("load-{acknowledged}"), "acct-1", 1, None).await {
+                Ok(_) => acknowledged += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(refused.status(), Some(503), "{refused}");
+        assert!(refused.to_string().contains("log-poisoned"), "{refused}");
+        let again = op.load("after", "acct-1", 1, None).await.unwrap_err();
+        assert_eq!(again.status(), Some(503), "every later write is refused: {again}");
+        assert_eq!(op.ready().await.unwrap().status, 503, "readiness fails");
+        assert_eq!(op.account("acct-1").await.unwrap().value.balance, acknowledged, "reads go on");
+        acknowledged
+    });
+    drop(server);
+    assert!(acknowledged > 100, "{acknowledged} loads fit");
+    let status = Command::new("mount").args(["-o", "remount,size=64m"]).arg(base.path()).status().unwrap();
+    assert!(status.success());
+    let server = start(&data);
+    let op = Client::new(&server.1, &token);
+    actix_rt::System::new().block_on(async {
+        let balance = op.account("acct-1").await.unwrap().value.balance;
+        assert!(balance >= acknowledged, "every acknowledged load is there: {balance} of {acknowledged}");
+        assert!(op.verify().await.unwrap().value.intact);
+        assert_eq!(op.ready().await.unwrap().status, 200);
+        op.load("after-restart", "acct-1", 1, None).await.unwrap();
+    });
+    eprintln!("{acknowledged} loads acknowledged before the disk was full; all there after the restart");
+    drop(server);
+    drop(mount);
+}
