@@ -6,6 +6,9 @@
 //! the log reopened: every acknowledged append is there, the chain verifies,
 //! and appends work again.
 
+// Test and benchmark code: a failed set-up or check stops it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;
