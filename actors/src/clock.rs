@@ -130,24 +130,27 @@ impl RuntimeClock {
 
     /// Now, for a command that will decide and write: refused on a clock jump.
     pub fn checked_now(&self) -> Result<Timestamp, ClockJump> {
-        if let Some(anchor) = &self.anchor {
-            let now = self.source.now().micros();
-            if let Some(newest) = anchor.too_far_ahead_of {
-                return Err(ClockJump { now: Timestamp::from_micros(now), expected: Timestamp::from_micros(newest) });
-            }
-            let elapsed = i64::try_from(anchor.instant.elapsed().as_micros()).unwrap_or(i64::MAX);
-            let expected = anchor.system.saturating_add(elapsed);
-            let skew = i64::try_from(anchor.guard.max_skew.as_micros()).unwrap_or(i64::MAX);
-            if now.abs_diff(expected) > skew.unsigned_abs() {
-                return Err(ClockJump { now: Timestamp::from_micros(now), expected: Timestamp::from_micros(expected) });
-            }
+        let Some(anchor) = &self.anchor else { return Ok(self.now()) };
+        let now = self.source.now().micros();
+        if let Some(newest) = anchor.too_far_ahead_of {
+            return Err(ClockJump { now: Timestamp::from_micros(now), expected: Timestamp::from_micros(newest) });
         }
-        Ok(self.now())
+        let elapsed = i64::try_from(anchor.instant.elapsed().as_micros()).unwrap_or(i64::MAX);
+        let expected = anchor.system.saturating_add(elapsed);
+        let skew = i64::try_from(anchor.guard.max_skew.as_micros()).unwrap_or(i64::MAX);
+        if now.abs_diff(expected) > skew.unsigned_abs() {
+            return Err(ClockJump { now: Timestamp::from_micros(now), expected: Timestamp::from_micros(expected) });
+        }
+        Ok(self.floored(now))
     }
 
     /// Now, non-decreasing across calls from every thread.
     pub fn now(&self) -> Timestamp {
-        let t = self.source.now().micros();
+        self.floored(self.source.now().micros())
+    }
+
+    /// `t`, raised to the floor, and the floor raised to it (one clock read per call).
+    fn floored(&self, t: i64) -> Timestamp {
         let previous = self.floor.fetch_max(t, Ordering::SeqCst);
         Timestamp::from_micros(previous.max(t))
     }

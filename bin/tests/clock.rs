@@ -7,46 +7,28 @@
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use encore_server::api::types::OpenAccount;
 use encore_server::deployment;
 use encore_server::Client;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 /// libfaketime for multi-threaded programs (Debian's faketime package, which ./x installs).
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 /// `encore serve` under libfaketime, its offset read from `offset_file` on every clock read.
 fn start(data: &Path, offset_file: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME_TIMESTAMP_FILE", offset_file)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("encore serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected {line:?}")).to_string();
-    Server { child, base }
+    let envs: [(&str, &OsStr); 4] = [
+        ("LD_PRELOAD", OsStr::new(LIBFAKETIME)),
+        ("FAKETIME_TIMESTAMP_FILE", offset_file.as_os_str()),
+        ("FAKETIME_NO_CACHE", OsStr::new("1")),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", OsStr::new("1")),
+    ];
+    Server::start_with(data, extra, &envs)
 }
 
 fn status<T>(result: Result<encore_server::Answer<T>, encore_server::ClientError>) -> u16 {

@@ -9,14 +9,16 @@
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use encore_server::api::types::OpenAccount;
 use encore_server::deployment;
 use encore_server::Client;
+
+mod common;
+use common::Server;
 
 struct Mount(std::path::PathBuf);
 
@@ -26,26 +28,8 @@ impl Drop for Mount {
     }
 }
 
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected {line:?}")).to_string();
-    Server(child, base)
+    Server::start(data)
 }
 
 #[test]
@@ -58,7 +42,7 @@ fn a_full_disk_under_serve_answers_503_fails_readiness_and_loses_nothing_acknowl
     let made = deployment::init(&data, "2026-12-02T00:00:00Z").unwrap();
     let token = deployment::read_token(&made.operator_token()).unwrap();
     let server = start(&data);
-    let op = Client::new(&server.1, &token);
+    let op = Client::new(&server.base, &token);
     let acknowledged = actix_rt::System::new().block_on(async {
         op.open_account("open", &OpenAccount { account: "acct-1".into(), initial: 0, expires_at: None }).await.unwrap();
         let (mut acknowledged, deadline) = (0u64, Instant::now() + Duration::from_secs(60));
@@ -82,7 +66,7 @@ fn a_full_disk_under_serve_answers_503_fails_readiness_and_loses_nothing_acknowl
     let status = Command::new("mount").args(["-o", "remount,size=64m"]).arg(base.path()).status().unwrap();
     assert!(status.success());
     let server = start(&data);
-    let op = Client::new(&server.1, &token);
+    let op = Client::new(&server.base, &token);
     actix_rt::System::new().block_on(async {
         let balance = op.account("acct-1").await.unwrap().value.balance;
         assert!(balance >= acknowledged, "every acknowledged load is there: {balance} of {acknowledged}");

@@ -9,34 +9,21 @@
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use encore_server::api::types::OpenAccount;
 use encore_server::deployment;
 use encore_server::Client;
 
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::Server;
 
 fn start(data: &Path, shim: Option<(&Path, &Path)>) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_encore"));
-    command.args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
-    if let Some((library, trigger)) = shim {
-        command.env("LD_PRELOAD", library).env("ENCORE_FAIL_SYNC_WHEN", trigger);
+    match shim {
+        Some((library, trigger)) => Server::start_with(data, &[], &[("LD_PRELOAD", library.as_os_str()), ("ENCORE_FAIL_SYNC_WHEN", trigger.as_os_str())]),
+        None => Server::start(data),
     }
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected {line:?}")).to_string();
-    Server(child, base)
 }
 
 #[test]
@@ -51,7 +38,7 @@ fn failed_syncs_poison_the_log_under_serve_and_lose_nothing_acknowledged() {
     let made = deployment::init(&data, "2026-12-02T00:00:00Z").unwrap();
     let token = deployment::read_token(&made.operator_token()).unwrap();
     let server = start(&data, Some((&library, &trigger)));
-    let op = Client::new(&server.1, &token);
+    let op = Client::new(&server.base, &token);
     const LOADS: u64 = 50;
     actix_rt::System::new().block_on(async {
         op.open_account("open", &OpenAccount { account: "acct-1".into(), initial: 0, expires_at: None }).await.unwrap();
@@ -70,7 +57,7 @@ fn failed_syncs_poison_the_log_under_serve_and_lose_nothing_acknowledged() {
     });
     drop(server);
     let server = start(&data, None);
-    let op = Client::new(&server.1, &token);
+    let op = Client::new(&server.base, &token);
     actix_rt::System::new().block_on(async {
         let balance = op.account("acct-1").await.unwrap().value.balance;
         assert!((LOADS..=LOADS + 1).contains(&balance), "every acknowledged load is there (the failed one whole or not at all): {balance}");

@@ -9,9 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use encore_server::api::types::*;
@@ -19,32 +17,15 @@ use encore_server::deployment::{self, credentials, Role};
 use encore_card::CardFile;
 use encore_server::Client;
 
+mod common;
+use common::Server;
+
 const CARDS: usize = 8;
 const CONTENTS: usize = 600;
 const WORKERS: usize = 16;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
 fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("encore serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("encore serve says where it listens");
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-    Server { child, base }
-}
-
-fn kill(mut server: Server) {
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().expect("reaped");
+    Server::start(data)
 }
 
 fn card(i: usize) -> String {
@@ -117,7 +98,7 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
         let delay = Duration::from_millis(30 + (round as u64 * 37) % 150);
         let killer = std::thread::spawn(move || {
             std::thread::sleep(delay);
-            kill(running);
+            running.kill();
         });
         let answered = actix_rt::System::new().block_on(buy_until_killed(&Client::new(&base, &player_token), &cards, batch.clone()));
         killer.join().unwrap();
@@ -166,5 +147,5 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
         assert!(verify.intact, "{:?}", verify.problems);
     });
     eprintln!("{round} kills, {} purchases acknowledged before a kill", acknowledged.len());
-    kill(server);
+    server.kill();
 }

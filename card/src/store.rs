@@ -38,12 +38,14 @@ pub fn write_card(path: &Path, card: &CardFile) -> Result<(), CardIoError> {
     write_atomically(path, &bytes).map_err(|source| CardIoError::Write { path: path.to_path_buf(), source })
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` in one step (temporary file 0600 beside it, fsync,
+/// rename, fsync of the directory); a failed write leaves no temporary file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a card file path needs a file name"))?;
+    let name = path.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a path to write needs a file name"))?;
     let temporary = dir.join(format!(".{}.writing-{}", name.to_string_lossy(), std::process::id()));
     let written = (|| {
         let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;

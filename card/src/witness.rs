@@ -8,7 +8,6 @@
 //! atomically after the card itself is written.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use encore_domain::ids::CardId;
@@ -66,12 +65,7 @@ impl Witness {
         let path = self.path(card.card());
         let write = |source| WitnessError::Write { card: card.card().clone(), path: path.clone(), source };
         fs::create_dir_all(&self.dir).map_err(write)?;
-        let temporary = self.dir.join(format!(".{}.seen.writing", card.card().as_str()));
-        let mut file = fs::File::create(&temporary).map_err(write)?;
-        file.write_all(card.generation().to_string().as_bytes()).map_err(write)?;
-        file.sync_all().map_err(write)?;
-        fs::rename(&temporary, &path).map_err(write)?;
-        fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(write)
+        crate::store::write_atomically(&path, card.generation().to_string().as_bytes()).map_err(write)
     }
 }
 

@@ -467,15 +467,9 @@ where
 
 /// The card's answer to a ticket (the card module computes it; its key stays inside).
 pub fn card_answer(card: &CardFile, ticket: &TicketView) -> Result<CardAnswer, ClientError> {
-    let bad = || ClientError::Unexpected { status: 200, reason: format!("a challenge that is not 32 bytes of hex: {}", ticket.challenge) };
-    let text = &ticket.challenge;
-    if text.len() != 64 {
-        return Err(bad());
-    }
-    let mut challenge = [0u8; 32];
-    for (i, byte) in challenge.iter_mut().enumerate() {
-        *byte = text.get(2 * i..2 * i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad)?;
-    }
+    let challenge: [u8; 32] = crate::deployment::credentials::unhex(&ticket.challenge)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| ClientError::Unexpected { status: 200, reason: format!("a challenge that is not 32 bytes of hex: {}", ticket.challenge) })?;
     let response = card.respond(&Challenge(challenge));
     Ok(CardAnswer { ticket: ticket.ticket.clone(), response: hex(&response.0) })
 }

@@ -13,14 +13,11 @@ use encore_domain::ids::{ContentId, PurchaseId};
 use encore_domain::licensing::{DeviceKey, LicenseTerms, SealedLicense};
 use encore_domain::Timestamp;
 use encore_server::api::types::*;
+use encore_server::deployment::credentials::hex;
 use encore_server::deployment::Role;
 
 fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    encore_server::deployment::credentials::unhex(text).unwrap()
 }
 
 /// Writes a bought license onto the card, as a kiosk or player does.

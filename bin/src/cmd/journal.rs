@@ -6,7 +6,7 @@
 //! nothing is charged or counted twice.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -35,12 +35,7 @@ impl Journal {
         let path = self.path(key);
         let fail = |e: std::io::Error| format!("journal {}: {e}", path.display());
         let bytes = serde_json::to_vec(entry).map_err(|e| format!("journal entry {key}: {e}"))?;
-        let temporary = self.dir.join(format!(".{key}.writing"));
-        let mut file = File::create(&temporary).map_err(fail)?;
-        file.write_all(&bytes).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
-        fs::rename(&temporary, &path).map_err(fail)?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(fail)
+        super::write_atomically(&path, &bytes).map_err(fail)
     }
 
     /// Forgets `key` once its result is safe.

@@ -28,6 +28,27 @@ pub const DEFAULT_DB: &str = "encore-data";
 /// Runs shorter than this many records get no progress bar.
 const PROGRESS_MIN: u64 = 10_000;
 
+/// Writes `bytes` to `path` in one step: a temporary file beside it, fsync,
+/// rename, fsync of the directory. A crash leaves the old file or the whole
+/// new one; a failed write leaves no temporary file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf);
+    let name = path.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a path to write needs a file name"))?;
+    let temporary = dir.join(format!(".{}.writing-{}", name.to_string_lossy(), std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

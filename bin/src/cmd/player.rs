@@ -130,16 +130,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = path.file_name().ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    let temporary = dir.join(format!(".{}.writing-{}", name.to_string_lossy(), std::process::id()));
-    let mut file = std::fs::File::create(&temporary).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    std::fs::rename(&temporary, path).map_err(fail)?;
-    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(fail)
+    super::write_atomically(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl Player {

@@ -83,10 +83,7 @@ pub fn rfc3339(time: encore_domain::Timestamp) -> String {
     chrono::DateTime::from_timestamp_micros(time.micros()).map_or_else(|| time.micros().to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// Hex of `N` bytes, or an error naming the field.
+/// The bytes of hex text, or an error naming the field.
 pub fn unhex(text: &str, field: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 {
-        return Err(format!("{field} is not hex"));
-    }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(|| format!("{field} is not hex"))).collect()
+    encore_server::deployment::credentials::unhex(text).ok_or_else(|| format!("{field} is not hex"))
 }

@@ -29,11 +29,7 @@ fn unhex<const N: usize>(text: &str, field: &'static str) -> Result<[u8; N], Api
 }
 
 fn unhex_vec(text: &str, field: &'static str) -> Result<Vec<u8>, ApiError> {
-    let bad = || ApiError::bad_request("bad-hex", format!("{field} must be hex")).with_value(text);
-    if text.len() % 2 != 0 {
-        return Err(bad());
-    }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad)).collect()
+    crate::deployment::credentials::unhex(text).ok_or_else(|| ApiError::bad_request("bad-hex", format!("{field} must be hex")).with_value(text))
 }
 
 /// A card's answer as the runtime takes it.

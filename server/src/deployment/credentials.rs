@@ -174,8 +174,17 @@ fn hash_secret(secret_hex: &str) -> String {
     hex(blake3::hash(secret_hex.as_bytes()).as_bytes())
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as the API writes ids, hashes and sealed bytes.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of hex text (either case), or `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
 }
 
 /// Who a token belongs to, as the server checks it.

@@ -91,7 +91,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode, String> {
     file.extend_from_slice(&body);
     let checksum = *blake3::hash(&file).as_bytes();
     file.extend_from_slice(&checksum);
-    write_atomically(&args.out, &file).map_err(|e| format!("cannot write --out {}: {e}", args.out.display()))?;
+    super::super::write_atomically(&args.out, &file).map_err(|e| format!("cannot write --out {}: {e}", args.out.display()))?;
     if args.json {
         println!(
             "{{\"file\":{},\"from\":{},\"to\":{},\"records\":{},\"prev_hash\":{},\"range_head_hash\":{}}}",
@@ -123,19 +123,6 @@ fn check_output(log: &Path, out: &Path, force: bool) -> Result<(), String> {
         return Err(format!("--out {} exists; give --force to replace it", out.display()));
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it
-/// into place: a crash leaves the old file or the whole new one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".encore-tmp");
-    let tmp = path.with_file_name(name);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 fn encode_header(h: &Header) -> Vec<u8> {
