@@ -31,10 +31,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)).unwrap_or(0);
         Timestamp::from_micros(micros)
     }
 }
@@ -123,7 +120,11 @@ impl RuntimeClock {
         let gap = i64::try_from(guard.max_gap.as_micros()).unwrap_or(i64::MAX);
         let too_far_ahead_of = (floor > 0 && system > floor.saturating_add(gap)).then_some(floor);
         if system < floor {
-            tracing::warn!(clock = system, newest_record = floor, "the system clock is behind the newest record; the runtime's time holds at the record's until it catches up");
+            tracing::warn!(
+                clock = system,
+                newest_record = floor,
+                "the system clock is behind the newest record; the runtime's time holds at the record's until it catches up"
+            );
         }
         RuntimeClock { source, floor: AtomicI64::new(floor), anchor: Some(Anchor { guard, system, instant: Instant::now(), too_far_ahead_of }) }
     }

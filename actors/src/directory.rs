@@ -115,14 +115,7 @@ impl Directory {
     pub fn new(arbiters: Vec<ArbiterHandle>, max_live: usize, idle_timeout: Duration) -> Self {
         assert!(!arbiters.is_empty(), "the directory needs at least one arbiter");
         assert!(max_live > 0, "max_live must be at least 1");
-        Directory {
-            arbiters,
-            next_arbiter: AtomicUsize::new(0),
-            lru: Mutex::new(Lru::default()),
-            max_live,
-            idle_timeout,
-            stats: DirectoryStats::default(),
-        }
+        Directory { arbiters, next_arbiter: AtomicUsize::new(0), lru: Mutex::new(Lru::default()), max_live, idle_timeout, stats: DirectoryStats::default() }
     }
 
     fn lock(&self) -> MutexGuard<'_, Lru> {
@@ -154,13 +147,7 @@ impl Directory {
         let addr = StreamActor::<S>::start_in_arbiter(arbiter, move |_| StreamActor::new(id, actor_shared));
         let tick = lru.next_tick;
         lru.next_tick += 1;
-        let entry = Entry {
-            addr: Box::new(addr.clone()),
-            applied: addr.clone().recipient(),
-            stale: addr.clone().recipient(),
-            tick,
-            last_used: Instant::now(),
-        };
+        let entry = Entry { addr: Box::new(addr.clone()), applied: addr.clone().recipient(), stale: addr.clone().recipient(), tick, last_used: Instant::now() };
         if let Some(old) = lru.entries.insert(stream.to_string(), entry) {
             lru.order.remove(&old.tick);
         }

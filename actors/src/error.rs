@@ -8,11 +8,11 @@ use encore_domain::groups::reputation::{DistributionError, ForwardError, UploadE
 use encore_domain::groups::user_group::{DeregisterError, IssueCertificateError, RegisterDeviceError, RegisterUserError};
 use encore_domain::groups::DeviceError;
 use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId, UserId};
-use encore_domain::licensing::{
-    CryptoError, IssueCardError, KioskError, LinkError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
-    PurchaseRefundError, RefundError, TicketError,
-};
 use encore_domain::licensing::Station;
+use encore_domain::licensing::{
+    CryptoError, IssueCardError, KioskError, LinkError, ListError, LoadError, OpenAccountError, PlayError, PlayerError, PurchaseRefundError, RefundError,
+    TicketError,
+};
 use encore_domain::Timestamp;
 use encore_ledger::{AppendError, StreamIdError};
 

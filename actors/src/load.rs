@@ -32,8 +32,8 @@ pub enum StateLoadError {
 /// log (`encore-snapshots` skips, with a warning, any that does not), then
 /// the events after it.
 pub fn load_state<S: StreamState>(ledger: &Ledger, stream: &StreamId) -> Result<S, StateLoadError> {
-    let recovered = encore_snapshots::load::<S>(ledger, stream)
-        .map_err(|e| StateLoadError::Snapshot { stream: stream.as_str().to_string(), reason: e.to_string() })?;
+    let recovered =
+        encore_snapshots::load::<S>(ledger, stream).map_err(|e| StateLoadError::Snapshot { stream: stream.as_str().to_string(), reason: e.to_string() })?;
     let mut state = recovered.state;
     // Postcondition of recovery, checked again: nothing is left to fold.
     catch_up(ledger, stream, &mut state)?;
@@ -61,17 +61,18 @@ pub fn catch_up<S: StreamState>(ledger: &Ledger, stream: &StreamId, state: &mut 
     let mut applied = 0;
     loop {
         let from = state.version() + 1;
-        let records = ledger
-            .read_stream(stream, from, Direction::Forwards, PAGE)
-            .map_err(|source| StateLoadError::Read { stream: name(), source })?;
+        let records = ledger.read_stream(stream, from, Direction::Forwards, PAGE).map_err(|source| StateLoadError::Read { stream: name(), source })?;
         let count = records.len();
         for record in records {
             let expected = state.version() + 1;
             if record.version != expected {
                 return Err(StateLoadError::VersionGap { stream: name(), expected, found: record.version });
             }
-            let event = Event::decode_payload(&record.event_type, &record.payload)
-                .map_err(|source| StateLoadError::Decode { stream: name(), version: record.version, source })?;
+            let event = Event::decode_payload(&record.event_type, &record.payload).map_err(|source| StateLoadError::Decode {
+                stream: name(),
+                version: record.version,
+                source,
+            })?;
             state.apply_event(&event).map_err(|_| StateLoadError::ForeignEvent {
                 stream: name(),
                 version: record.version,

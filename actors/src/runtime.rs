@@ -10,15 +10,14 @@ use std::time::Duration;
 
 use actix_rt::Arbiter;
 use encore_domain::groups::{
-    device_stream, group_stream, ControlMode, Device, DeviceCommand, DeviceKind, Distribution, DistributionCommand,
-    DistributionConfig, GroupCertificate, GroupLimits, GroupServer, SharedContent, SourceId, UsageRules,
-    UserGroup, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM,
+    device_stream, group_stream, ControlMode, Device, DeviceCommand, DeviceKind, Distribution, DistributionCommand, DistributionConfig, GroupCertificate,
+    GroupLimits, GroupServer, SharedContent, SourceId, UsageRules, UserGroup, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM,
 };
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, PurchaseId, ServiceId, UserId};
 use encore_domain::licensing::{
-    account_stream, card_stream, content_stream, pending_purchases, station_stream, Account, Card, CardChip, CardProof,
-    CatalogueEntry, Challenge, ChallengeKey, ContentKey, InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest,
-    PurchaseRequest, RecordOutcome, RefundOutcome, ReportOutcome, Station, StationLog, TicketAnswer, UseCondition,
+    account_stream, card_stream, content_stream, pending_purchases, station_stream, Account, Card, CardChip, CardProof, CatalogueEntry, Challenge,
+    ChallengeKey, ContentKey, InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseRequest, RecordOutcome, RefundOutcome,
+    ReportOutcome, Station, StationLog, TicketAnswer, UseCondition,
 };
 use encore_domain::{Money, Timestamp};
 use encore_ledger::Ledger;
@@ -61,10 +60,17 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        RuntimeConfig { max_live_actors: 100_000, idle_timeout: Duration::from_secs(300), mailbox_capacity: 256, max_attempts: 32, arbiters: (cores - 1).max(1), snapshot_every: 100, clock_guard: None }
+        RuntimeConfig {
+            max_live_actors: 100_000,
+            idle_timeout: Duration::from_secs(300),
+            mailbox_capacity: 256,
+            max_attempts: 32,
+            arbiters: (cores - 1).max(1),
+            snapshot_every: 100,
+            clock_guard: None,
+        }
     }
 }
-
 
 /// A whole kiosk session: insert, verify, buy each chosen content, eject.
 #[derive(Debug)]
@@ -176,7 +182,14 @@ impl Runtime {
 
     /// Lists a content whose file the caller encrypted under `key` (fresh, from the OS):
     /// the key is sealed under the license server key before it reaches an event.
-    pub async fn list_content_file(&self, content: &ContentId, price: Money, condition: UseCondition, details: ListingDetails, key: ContentKey) -> Result<Outcome<()>, RuntimeError> {
+    pub async fn list_content_file(
+        &self,
+        content: &ContentId,
+        price: Money,
+        condition: UseCondition,
+        details: ListingDetails,
+        key: ContentKey,
+    ) -> Result<Outcome<()>, RuntimeError> {
         let flow = lflows::list_content_file(content.clone(), price, condition, details, Arc::new(key));
         self.shared.exec(&content_stream(content), flow).await
     }
@@ -203,12 +216,26 @@ impl Runtime {
 
     /// A purchase onto a carried card that answered a ticket from [`Runtime::challenge_key`]
     /// at a kiosk or player on the network; the ticket is checked against the runtime's clock.
-    pub async fn purchase_answered(&self, station: Station, card: &CardId, answer: &TicketAnswer, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    pub async fn purchase_answered(
+        &self,
+        station: Station,
+        card: &CardId,
+        answer: &TicketAnswer,
+        purchase: &PurchaseId,
+        content: &ContentId,
+    ) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let proof = self.challenge_key().proof_of(answer, card, &station, self.now())?;
         self.purchase_presented(station, card, proof, purchase, content).await
     }
 
-    async fn purchase_presented(&self, station: Station, card: &CardId, proof: CardProof, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    async fn purchase_presented(
+        &self,
+        station: Station,
+        card: &CardId,
+        proof: CardProof,
+        purchase: &PurchaseId,
+        content: &ContentId,
+    ) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         let request = PurchaseRequest { purchase: purchase.clone(), card: card.clone(), content: content.clone(), station, proof };
         let command = PurchaseCommand { request };
         self.shared.exec(&card_stream(card), lflows::purchase(command)).await
@@ -234,7 +261,13 @@ impl Runtime {
     }
 
     /// A player buys a content for the card's account, written onto the card (002 claims 1-2, 10).
-    pub async fn buy_from_player(&self, player: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    pub async fn buy_from_player(
+        &self,
+        player: &DeviceId,
+        chip: &CardChip,
+        purchase: &PurchaseId,
+        content: &ContentId,
+    ) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         self.purchase(Station::player(player.clone()), chip, purchase, content).await
     }
 
@@ -254,7 +287,13 @@ impl Runtime {
     }
 
     /// Buys a content onto the card in the kiosk's slot (002 claims 3-5, 11).
-    pub async fn kiosk_buy(&self, kiosk: &DeviceId, chip: &CardChip, purchase: &PurchaseId, content: &ContentId) -> Result<Outcome<PurchaseResult>, RuntimeError> {
+    pub async fn kiosk_buy(
+        &self,
+        kiosk: &DeviceId,
+        chip: &CardChip,
+        purchase: &PurchaseId,
+        content: &ContentId,
+    ) -> Result<Outcome<PurchaseResult>, RuntimeError> {
         self.purchase(Station::kiosk(kiosk.clone()), chip, purchase, content).await
     }
 
@@ -317,10 +356,7 @@ impl Runtime {
         if !state.is_open() {
             return Err(RuntimeError::UnknownAccount { account: account.clone() });
         }
-        let record = state
-            .charges
-            .get(purchase)
-            .ok_or_else(|| RuntimeError::UnknownPurchase { account: account.clone(), purchase: purchase.clone() })?;
+        let record = state.charges.get(purchase).ok_or_else(|| RuntimeError::UnknownPurchase { account: account.clone(), purchase: purchase.clone() })?;
         self.shared.exec(&card_stream(&record.card), lflows::refund(account.clone(), purchase.clone())).await
     }
 
@@ -410,7 +446,13 @@ impl Runtime {
     }
 
     /// Stores a content on a device with its source id (None = unmanaged) and usage rules.
-    pub async fn acquire(&self, device: &DeviceId, content: &ContentId, source: Option<SourceId>, rules: Option<UsageRules>) -> Result<Outcome<()>, RuntimeError> {
+    pub async fn acquire(
+        &self,
+        device: &DeviceId,
+        content: &ContentId,
+        source: Option<SourceId>,
+        rules: Option<UsageRules>,
+    ) -> Result<Outcome<()>, RuntimeError> {
         self.device_command(device, DeviceCommand::Acquire { content: content.clone(), source, rules }).await
     }
 
@@ -503,4 +545,3 @@ impl Drop for Runtime {
         self.stop_arbiters(false);
     }
 }
-

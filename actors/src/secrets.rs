@@ -23,13 +23,7 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    pub fn new(
-        issuer: IssuerSecret,
-        license_server: LicenseServerKey,
-        certificate: CertificateKey,
-        device_root: [u8; 32],
-        content_root: [u8; 32],
-    ) -> Self {
+    pub fn new(issuer: IssuerSecret, license_server: LicenseServerKey, certificate: CertificateKey, device_root: [u8; 32], content_root: [u8; 32]) -> Self {
         Secrets { issuer, license_server, certificate, device_root, content_root }
     }
 

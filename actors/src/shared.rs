@@ -35,11 +35,7 @@ fn mailbox(stream: &str, e: MailboxError) -> RuntimeError {
 
 impl Shared {
     /// Runs a command on the actor of `stream` (spawned on first use).
-    pub async fn exec<S: StreamState, T: Send + 'static>(
-        self: &Arc<Self>,
-        stream: &str,
-        decide: impl Decide<S, T>,
-    ) -> Result<Outcome<T>, RuntimeError> {
+    pub async fn exec<S: StreamState, T: Send + 'static>(self: &Arc<Self>, stream: &str, decide: impl Decide<S, T>) -> Result<Outcome<T>, RuntimeError> {
         let scope = crate::request::take_scope()?;
         let addr = self.directory.actor::<S>(stream, self)?;
         addr.send(Exec { decide: Box::new(decide), scope }).await.map_err(|e| mailbox(stream, e))?

@@ -368,18 +368,11 @@ fn encode(decision: &Decision<Event>, key: &[u8], scope: Option<&RequestScope>, 
                 payload: event.encode_payload(),
             })
             .collect::<Vec<_>>();
-        appends.push(StreamAppend {
-            stream: StreamId::new(append.stream.clone())?,
-            expected: ExpectedVersion::Exact(append.expected_version),
-            events,
-        });
+        appends.push(StreamAppend { stream: StreamId::new(append.stream.clone())?, expected: ExpectedVersion::Exact(append.expected_version), events });
     }
     if let Some(scope) = scope {
-        let covered: Vec<(String, u64)> = decision
-            .appends
-            .iter()
-            .flat_map(|a| (1..=a.events.len() as u64).map(move |i| (a.stream.clone(), a.expected_version + i)))
-            .collect();
+        let covered: Vec<(String, u64)> =
+            decision.appends.iter().flat_map(|a| (1..=a.events.len() as u64).map(move |i| (a.stream.clone(), a.expected_version + i))).collect();
         appends.push(request::receipt_append(scope, &covered, recorded_at.micros(), correlation)?);
     }
     Ok(appends)
@@ -393,12 +386,7 @@ fn recorded(decision: &Decision<Event>, appended: &Appended, receipts: usize) ->
     for append in decision.appends.iter().filter(|a| !a.events.is_empty()) {
         for (i, event) in append.events.iter().enumerate() {
             let position = positions.next().copied().unwrap_or(0);
-            out.push(Recorded {
-                position,
-                stream: append.stream.clone(),
-                version: append.expected_version + 1 + i as u64,
-                event: event.clone(),
-            });
+            out.push(Recorded { position, stream: append.stream.clone(), version: append.expected_version + 1 + i as u64, event: event.clone() });
         }
     }
     debug_assert_eq!(out.len() + receipts, appended.positions.len(), "one position per appended event");

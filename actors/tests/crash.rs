@@ -87,10 +87,7 @@ async fn setup(rt: &Runtime) {
 async fn buy(rt: &Runtime, purchase: &str) -> PurchaseOutcome {
     let (c, m) = parse(purchase).expect("purchase id names card and content");
     let chip = rt.secrets().genuine_chip(card(c));
-    let bought = rt
-        .buy_from_player(&DeviceId::new("player1").unwrap(), &chip, &PurchaseId::new(purchase).unwrap(), &content(m))
-        .await
-        .expect("purchase");
+    let bought = rt.buy_from_player(&DeviceId::new("player1").unwrap(), &chip, &PurchaseId::new(purchase).unwrap(), &content(m)).await.expect("purchase");
     if let PurchaseOutcome::Bought { .. } = bought.value.outcome {
         // Use the license up so the card can buy that content again.
         rt.play_from_card(&Station::player(DeviceId::new("player1").unwrap()), &chip, &content(m)).await.expect("play");
@@ -104,7 +101,8 @@ fn crash_child() {
     let retries: Vec<String> = std::env::var(RETRY_ENV).unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
     actix_rt::System::new().block_on(async move {
         let ledger = Ledger::open(&dir, LedgerOptions::default()).expect("child opens log");
-        let rt = Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig { arbiters: 2, ..RuntimeConfig::default() }));
+        let rt =
+            Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig { arbiters: 2, ..RuntimeConfig::default() }));
         setup(&rt).await;
         for purchase in &retries {
             let outcome = buy(&rt, purchase).await;
@@ -208,7 +206,11 @@ fn check(path: &std::path::Path, seen: &Seen, round: usize) {
             _ => {}
         }
     }
-    assert_eq!(charged.keys().collect::<Vec<_>>(), issued.keys().collect::<Vec<_>>(), "round {round}: a charge without its license or a license without its charge");
+    assert_eq!(
+        charged.keys().collect::<Vec<_>>(),
+        issued.keys().collect::<Vec<_>>(),
+        "round {round}: a charge without its license or a license without its charge"
+    );
     assert_eq!(charged.keys().collect::<Vec<_>>(), written.keys().collect::<Vec<_>>(), "round {round}: a charge without its license on the card");
     for (purchase, n) in charged.iter().chain(issued.iter()).chain(written.iter()) {
         assert_eq!(*n, 1, "round {round}: purchase {purchase} appears {n} times");

@@ -24,29 +24,32 @@ fn opened(account: &'static str, initial: u64) -> Step {
 #[actix_rt::test]
 async fn licensing_flows_from_a_player() {
     let h = harness();
-    run(&h, &[
-        (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
-        (opened("a1", 0), Fails("already open")),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::IssueCard { card: "c2", account: "nope" }, Fails("account nope is not open")),
-        (Step::List { content: "m1", price: 30, uses: 2 }, Events(&["ContentListed"])),
-        (Step::List { content: "m2", price: 0, uses: 2 }, Fails("price zero")),
-        (Step::Load { account: "a1", amount: 0 }, Fails("loading zero")),
-        (Step::Load { account: "a1", amount: 20 }, Events(&["CardLoaded"])),
-        (buy("c1", "p1", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        // Retrying the same purchase id never charges twice.
-        (buy("c1", "p1", "m1"), Events(&[])),
-        (buy("c1", "p2", "nothing"), Fails("not in the catalogue")),
-        (Step::PlayerBuy { card: "c1", purchase: "p3", content: "m1", forged: true }, Events(&["CardRejected"])),
-        (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
-        (Step::Play { card: "c1", content: "m1", forged: true }, Events(&["CardRejected"])),
-        (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
-        (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["PlayRefused"])),
-        (Step::Play { card: "c1", content: "m9", forged: false }, Events(&["PlayRefused", "ContentIdRecordedOnCard"])),
-        (Step::Refund { account: "a1", purchase: "p1" }, Events(&["Refunded", "LicenseRevoked"])),
-        (Step::Refund { account: "a1", purchase: "p1" }, Events(&[])),
-        (Step::Refund { account: "a1", purchase: "p404" }, Fails("no charge for purchase p404")),
-    ])
+    run(
+        &h,
+        &[
+            (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
+            (opened("a1", 0), Fails("already open")),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::IssueCard { card: "c2", account: "nope" }, Fails("account nope is not open")),
+            (Step::List { content: "m1", price: 30, uses: 2 }, Events(&["ContentListed"])),
+            (Step::List { content: "m2", price: 0, uses: 2 }, Fails("price zero")),
+            (Step::Load { account: "a1", amount: 0 }, Fails("loading zero")),
+            (Step::Load { account: "a1", amount: 20 }, Events(&["CardLoaded"])),
+            (buy("c1", "p1", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            // Retrying the same purchase id never charges twice.
+            (buy("c1", "p1", "m1"), Events(&[])),
+            (buy("c1", "p2", "nothing"), Fails("not in the catalogue")),
+            (Step::PlayerBuy { card: "c1", purchase: "p3", content: "m1", forged: true }, Events(&["CardRejected"])),
+            (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
+            (Step::Play { card: "c1", content: "m1", forged: true }, Events(&["CardRejected"])),
+            (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
+            (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["PlayRefused"])),
+            (Step::Play { card: "c1", content: "m9", forged: false }, Events(&["PlayRefused", "ContentIdRecordedOnCard"])),
+            (Step::Refund { account: "a1", purchase: "p1" }, Events(&["Refunded", "LicenseRevoked"])),
+            (Step::Refund { account: "a1", purchase: "p1" }, Events(&[])),
+            (Step::Refund { account: "a1", purchase: "p404" }, Fails("no charge for purchase p404")),
+        ],
+    )
     .await;
     let account = h.runtime.account(&acct("a1")).await.unwrap();
     assert_eq!(account.balance, Money(120));
@@ -56,49 +59,58 @@ async fn licensing_flows_from_a_player() {
 #[actix_rt::test]
 async fn declines_and_expiry_are_events() {
     let h = harness();
-    run(&h, &[
-        (Step::OpenAccount { account: "a1", initial: 10, expires_in_days: Some(5) }, Events(&["AccountOpened", "CardLoaded"])),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::List { content: "m1", price: 30, uses: 1 }, Events(&["ContentListed"])),
-        (buy("c1", "p1", "m1"), Events(&["ChargeDeclined"])),
-        (Step::List { content: "m2", price: 10, uses: 1 }, Events(&["ContentListed"])),
-        (Step::AdvanceDays(6), Events(&[])),
-        (buy("c1", "p2", "m2"), Events(&["ChargeDeclined"])),
-        (Step::Load { account: "a1", amount: 10 }, Fails("expired")),
-    ])
+    run(
+        &h,
+        &[
+            (Step::OpenAccount { account: "a1", initial: 10, expires_in_days: Some(5) }, Events(&["AccountOpened", "CardLoaded"])),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::List { content: "m1", price: 30, uses: 1 }, Events(&["ContentListed"])),
+            (buy("c1", "p1", "m1"), Events(&["ChargeDeclined"])),
+            (Step::List { content: "m2", price: 10, uses: 1 }, Events(&["ContentListed"])),
+            (Step::AdvanceDays(6), Events(&[])),
+            (buy("c1", "p2", "m2"), Events(&["ChargeDeclined"])),
+            (Step::Load { account: "a1", amount: 10 }, Fails("expired")),
+        ],
+    )
     .await;
 }
 
 #[actix_rt::test]
 async fn kiosk_session_buys_the_wanted_content_onto_the_card() {
     let h = harness();
-    run(&h, &[
-        (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::List { content: "m1", price: 40, uses: 3 }, Events(&["ContentListed"])),
-        (Step::RecordWanted { card: "c1", content: "m1" }, Events(&["ContentIdRecordedOnCard"])),
-        (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p1", content: "m1" }, Fails("holds no card")),
-        (Step::Insert { kiosk: "k1", card: "c1", forged: true }, Events(&["CardRejected"])),
-        (Step::Insert { kiosk: "k1", card: "c1", forged: false }, Events(&["CardInserted"])),
-        (Step::Insert { kiosk: "k1", card: "c1", forged: false }, Fails("already holds card c1")),
-        (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p1", content: "m1" }, Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p2", content: "m1" }, Events(&[])),
-        (Step::Eject { kiosk: "k1" }, Events(&["CardEjected"])),
-        (Step::Eject { kiosk: "k1" }, Fails("holds no card")),
-        (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
-    ])
+    run(
+        &h,
+        &[
+            (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::List { content: "m1", price: 40, uses: 3 }, Events(&["ContentListed"])),
+            (Step::RecordWanted { card: "c1", content: "m1" }, Events(&["ContentIdRecordedOnCard"])),
+            (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p1", content: "m1" }, Fails("holds no card")),
+            (Step::Insert { kiosk: "k1", card: "c1", forged: true }, Events(&["CardRejected"])),
+            (Step::Insert { kiosk: "k1", card: "c1", forged: false }, Events(&["CardInserted"])),
+            (Step::Insert { kiosk: "k1", card: "c1", forged: false }, Fails("already holds card c1")),
+            (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p1", content: "m1" }, Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            (Step::KioskBuy { kiosk: "k1", card: "c1", purchase: "p2", content: "m1" }, Events(&[])),
+            (Step::Eject { kiosk: "k1" }, Events(&["CardEjected"])),
+            (Step::Eject { kiosk: "k1" }, Fails("holds no card")),
+            (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
+        ],
+    )
     .await;
 }
 
 #[actix_rt::test]
 async fn a_whole_kiosk_session_in_one_call() {
     let h = harness();
-    run(&h, &[
-        (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::List { content: "m1", price: 40, uses: 3 }, Events(&["ContentListed"])),
-        (Step::RecordWanted { card: "c1", content: "m1" }, Events(&["ContentIdRecordedOnCard"])),
-    ])
+    run(
+        &h,
+        &[
+            (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::List { content: "m1", price: 40, uses: 3 }, Events(&["ContentListed"])),
+            (Step::RecordWanted { card: "c1", content: "m1" }, Events(&["ContentIdRecordedOnCard"])),
+        ],
+    )
     .await;
     let rt = &h.runtime;
     let chip = rt.secrets().genuine_chip(card("c1"));
@@ -113,35 +125,38 @@ async fn a_whole_kiosk_session_in_one_call() {
 #[actix_rt::test]
 async fn groups_registration_certificates_and_lists() {
     let h = harness();
-    run(&h, &[
-        (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::RegisterUser { user: "u1", service: "01234" }, Fails("already registered")),
-        (Step::RegisterUser { user: "u2", service: "01999" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::ProvisionPc { device: "pc1", recorder: Some("r1") }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPc { device: "pc2", recorder: Some("r2") }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd2" }, Events(&["DeviceProvisioned"])),
-        (Step::Register { group: "01234-00001", device: "pd1", via: None }, Events(&["DeviceRegistrationRefused"])),
-        (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01999-00002", device: "pc1", via: None }, Events(&["DeviceRegistrationRefused"])),
-        (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01234-00001", device: "nobody", via: None }, Fails("never provisioned")),
-        (Step::Register { group: "01999-00002", device: "pc2", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::IssueCertificate { group: "01234-00001", pc: "pc1", days: 30 }, Events(&["GroupCertificateIssued", "GroupCertificateIssued"])),
-        (Step::AcceptCertificate { device: "pd1", group: "01234-00001", pc: "pc1" }, Events(&["SourceIdAdded"])),
-        (Step::Register { group: "01999-00002", device: "pd2", via: Some("pc2") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::AcceptCertificate { device: "pd2", group: "01234-00001", pc: "pc1" }, Events(&["CertificateRefused"])),
-        (Step::Merge { a: "pd1", b: "pc1" }, Events(&["SourceIdsMerged", "SourceIdsMerged"])),
-        (Step::Merge { a: "pd1", b: "pd2" }, Fails("different groups")),
-        (Step::Rip { pc: "pc1", content: "song" }, Events(&["ContentRipped"])),
-        (Step::Copy { from: "pc1", to: "pd1", content: "song" }, Events(&["ContentCopied"])),
-        (Step::DevicePlay { device: "pd1", content: "song" }, Events(&["DevicePlayed"])),
-        (Step::Copy { from: "pc1", to: "pd2", content: "song" }, Events(&["ContentCopied"])),
-        (Step::DevicePlay { device: "pd2", content: "song" }, Events(&["DevicePlayRefused"])),
-        (Step::Deregister { group: "01234-00001", device: "pd1" }, Events(&["DeviceDeregistered", "DeviceDeregistered", "SourceListCleared"])),
-        (Step::DevicePlay { device: "pd1", content: "song" }, Events(&["DevicePlayRefused"])),
-        (Step::Deregister { group: "01234-00001", device: "pd1" }, Fails("not registered")),
-    ])
+    run(
+        &h,
+        &[
+            (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::RegisterUser { user: "u1", service: "01234" }, Fails("already registered")),
+            (Step::RegisterUser { user: "u2", service: "01999" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::ProvisionPc { device: "pc1", recorder: Some("r1") }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPc { device: "pc2", recorder: Some("r2") }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd2" }, Events(&["DeviceProvisioned"])),
+            (Step::Register { group: "01234-00001", device: "pd1", via: None }, Events(&["DeviceRegistrationRefused"])),
+            (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01999-00002", device: "pc1", via: None }, Events(&["DeviceRegistrationRefused"])),
+            (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01234-00001", device: "nobody", via: None }, Fails("never provisioned")),
+            (Step::Register { group: "01999-00002", device: "pc2", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::IssueCertificate { group: "01234-00001", pc: "pc1", days: 30 }, Events(&["GroupCertificateIssued", "GroupCertificateIssued"])),
+            (Step::AcceptCertificate { device: "pd1", group: "01234-00001", pc: "pc1" }, Events(&["SourceIdAdded"])),
+            (Step::Register { group: "01999-00002", device: "pd2", via: Some("pc2") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::AcceptCertificate { device: "pd2", group: "01234-00001", pc: "pc1" }, Events(&["CertificateRefused"])),
+            (Step::Merge { a: "pd1", b: "pc1" }, Events(&["SourceIdsMerged", "SourceIdsMerged"])),
+            (Step::Merge { a: "pd1", b: "pd2" }, Fails("different groups")),
+            (Step::Rip { pc: "pc1", content: "song" }, Events(&["ContentRipped"])),
+            (Step::Copy { from: "pc1", to: "pd1", content: "song" }, Events(&["ContentCopied"])),
+            (Step::DevicePlay { device: "pd1", content: "song" }, Events(&["DevicePlayed"])),
+            (Step::Copy { from: "pc1", to: "pd2", content: "song" }, Events(&["ContentCopied"])),
+            (Step::DevicePlay { device: "pd2", content: "song" }, Events(&["DevicePlayRefused"])),
+            (Step::Deregister { group: "01234-00001", device: "pd1" }, Events(&["DeviceDeregistered", "DeviceDeregistered", "SourceListCleared"])),
+            (Step::DevicePlay { device: "pd1", content: "song" }, Events(&["DevicePlayRefused"])),
+            (Step::Deregister { group: "01234-00001", device: "pd1" }, Fails("not registered")),
+        ],
+    )
     .await;
 }
 
@@ -149,21 +164,24 @@ async fn groups_registration_certificates_and_lists() {
 async fn unmanaged_copies_and_check_in_check_out() {
     let h = harness();
     let rules = UsageRules { plays_left: Some(1), valid_until: None, checkouts_left: 1 };
-    run(&h, &[
-        (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::ProvisionPc { device: "pc1", recorder: None }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
-        (Step::Acquire { device: "pc1", content: "free", group_source: None, rules: None }, Events(&["ContentAcquired"])),
-        (Step::Copy { from: "pc1", to: "pd1", content: "free" }, Events(&["CopyRefused"])),
-        (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Copy { from: "pc1", to: "pd1", content: "free" }, Events(&["ContentCopied"])),
-        (Step::Acquire { device: "pd1", content: "lent", group_source: Some("01999-00009"), rules: Some(rules) }, Events(&["ContentAcquired"])),
-        (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayRefused"])),
-        (Step::SetMode { device: "pd1", mode: ControlMode::CheckInCheckOut }, Events(&["ModeChanged"])),
-        (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayed"])),
-        (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayRefused"])),
-    ])
+    run(
+        &h,
+        &[
+            (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::ProvisionPc { device: "pc1", recorder: None }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
+            (Step::Acquire { device: "pc1", content: "free", group_source: None, rules: None }, Events(&["ContentAcquired"])),
+            (Step::Copy { from: "pc1", to: "pd1", content: "free" }, Events(&["CopyRefused"])),
+            (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Copy { from: "pc1", to: "pd1", content: "free" }, Events(&["ContentCopied"])),
+            (Step::Acquire { device: "pd1", content: "lent", group_source: Some("01999-00009"), rules: Some(rules) }, Events(&["ContentAcquired"])),
+            (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayRefused"])),
+            (Step::SetMode { device: "pd1", mode: ControlMode::CheckInCheckOut }, Events(&["ModeChanged"])),
+            (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayed"])),
+            (Step::DevicePlay { device: "pd1", content: "lent" }, Events(&["DevicePlayRefused"])),
+        ],
+    )
     .await;
 }
 
@@ -177,61 +195,67 @@ async fn sharing_favorites_reliability_charisma_and_rewards() {
     let config = DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None };
     let via = Some("01234-00001");
     let buy = |card, purchase, content| Step::PlayerBuy { card, purchase, content, forged: false };
-    run(&h, &[
-        (Step::Configure { config }, Events(&["DistributionConfigured"])),
-        (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::RegisterUser { user: "u2", service: "01777" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::RegisterUser { user: "u3", service: "02000" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::ProvisionPc { device: "pc1", recorder: None }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPc { device: "pc2", recorder: None }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd2" }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPc { device: "pc3", recorder: None }, Events(&["DeviceProvisioned"])),
-        (Step::ProvisionPd { device: "pd3" }, Events(&["DeviceProvisioned"])),
-        (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01777-00002", device: "pc2", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "01777-00002", device: "pd2", via: Some("pc2") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "02000-00003", device: "pc3", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Register { group: "02000-00003", device: "pd3", via: Some("pc3") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-        (Step::Acquire { device: "pd1", content: "m1", group_source: via, rules: None }, Events(&["ContentAcquired"])),
-        (Step::Share { from: "pd1", to: "pd2", content: "m1" }, Fails("not marked shareable")),
-        (Step::MarkShareable { device: "pd1", content: "m1" }, Events(&["ContentMarkedShareable"])),
-        (Step::Share { from: "pd1", to: "pd2", content: "m1" }, Events(&["ContentShared", "SharedContentPlayed"])),
-        (Step::Share { from: "pd1", to: "pd3", content: "m1" }, Events(&["ContentShared", "SharedContentRefused"])),
-        (Step::Favorite { device: "pd2" }, Events(&["FavoriteRecorded"])),
-        (Step::Upload { pd: "pd2", pc: "pc1" }, Fails("own group")),
-        (Step::Upload { pd: "pd2", pc: "pc2" }, Events(&["FavoritesUploaded", "FavoritesUploaded"])),
-        (Step::Forward { pc: "pc2" }, Events(&["FavoritesForwarded", "FavoritesForwarded"])),
-        (opened("a1", 1000), Events(&["AccountOpened", "CardLoaded"])),
-        (Step::Link { account: "a1", user: "nobody" }, Fails("not registered")),
-        (Step::Link { account: "a1", user: "u2" }, Events(&["AccountLinked"])),
-        (Step::Link { account: "a1", user: "u2" }, Events(&[])),
-        (Step::Link { account: "a1", user: "u1" }, Fails("linked to group 01777-00002 already")),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::List { content: "m1", price: 100, uses: 5 }, Events(&["ContentListed"])),
-        (Step::List { content: "m2", price: 100, uses: 5 }, Events(&["ContentListed"])),
-        // No favorite of m2 was uploaded by u2's group: a plain purchase.
-        (buy("c1", "p1", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Fails("not on the charisma list")),
-        (buy("c1", "p2", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard", "ReliabilityBumped", "CharismaGranted"])),
-        (buy("c1", "p2", "m1"), Events(&[])),
-    ])
+    run(
+        &h,
+        &[
+            (Step::Configure { config }, Events(&["DistributionConfigured"])),
+            (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::RegisterUser { user: "u2", service: "01777" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::RegisterUser { user: "u3", service: "02000" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::ProvisionPc { device: "pc1", recorder: None }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd1" }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPc { device: "pc2", recorder: None }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd2" }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPc { device: "pc3", recorder: None }, Events(&["DeviceProvisioned"])),
+            (Step::ProvisionPd { device: "pd3" }, Events(&["DeviceProvisioned"])),
+            (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01234-00001", device: "pd1", via: Some("pc1") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01777-00002", device: "pc2", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "01777-00002", device: "pd2", via: Some("pc2") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "02000-00003", device: "pc3", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Register { group: "02000-00003", device: "pd3", via: Some("pc3") }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+            (Step::Acquire { device: "pd1", content: "m1", group_source: via, rules: None }, Events(&["ContentAcquired"])),
+            (Step::Share { from: "pd1", to: "pd2", content: "m1" }, Fails("not marked shareable")),
+            (Step::MarkShareable { device: "pd1", content: "m1" }, Events(&["ContentMarkedShareable"])),
+            (Step::Share { from: "pd1", to: "pd2", content: "m1" }, Events(&["ContentShared", "SharedContentPlayed"])),
+            (Step::Share { from: "pd1", to: "pd3", content: "m1" }, Events(&["ContentShared", "SharedContentRefused"])),
+            (Step::Favorite { device: "pd2" }, Events(&["FavoriteRecorded"])),
+            (Step::Upload { pd: "pd2", pc: "pc1" }, Fails("own group")),
+            (Step::Upload { pd: "pd2", pc: "pc2" }, Events(&["FavoritesUploaded", "FavoritesUploaded"])),
+            (Step::Forward { pc: "pc2" }, Events(&["FavoritesForwarded", "FavoritesForwarded"])),
+            (opened("a1", 1000), Events(&["AccountOpened", "CardLoaded"])),
+            (Step::Link { account: "a1", user: "nobody" }, Fails("not registered")),
+            (Step::Link { account: "a1", user: "u2" }, Events(&["AccountLinked"])),
+            (Step::Link { account: "a1", user: "u2" }, Events(&[])),
+            (Step::Link { account: "a1", user: "u1" }, Fails("linked to group 01777-00002 already")),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::List { content: "m1", price: 100, uses: 5 }, Events(&["ContentListed"])),
+            (Step::List { content: "m2", price: 100, uses: 5 }, Events(&["ContentListed"])),
+            // No favorite of m2 was uploaded by u2's group: a plain purchase.
+            (buy("c1", "p1", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Fails("not on the charisma list")),
+            (buy("c1", "p2", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard", "ReliabilityBumped", "CharismaGranted"])),
+            (buy("c1", "p2", "m1"), Events(&[])),
+        ],
+    )
     .await;
     // The favorite was spent: buying the song again bumps nothing.
     h.runtime.refund(&acct("a1"), &purchase("p2")).await.unwrap();
-    run(&h, &[
-        (buy("c1", "p4", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Events(&["RewardGranted"])),
-        (Step::Sync { device: "pd1" }, Events(&["ReliabilityUpdated", "CharismaListSynced"])),
-        (Step::Sync { device: "pd1" }, Events(&[])),
-        // A member of the charisma group pays 25 % less.
-        (opened("a2", 1000), Events(&["AccountOpened", "CardLoaded"])),
-        (Step::Link { account: "a2", user: "u1" }, Events(&["AccountLinked"])),
-        (Step::IssueCard { card: "c2", account: "a2" }, Events(&["CardIssued"])),
-        (buy("c2", "p3", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        (Step::SetRadio { device: "pd2", auto_switch: false, threshold: 100 }, Events(&["RadioSettingsChanged"])),
-    ])
+    run(
+        &h,
+        &[
+            (buy("c1", "p4", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            (Step::Reward { group: "01234-00001", discount_bp: 2500 }, Events(&["RewardGranted"])),
+            (Step::Sync { device: "pd1" }, Events(&["ReliabilityUpdated", "CharismaListSynced"])),
+            (Step::Sync { device: "pd1" }, Events(&[])),
+            // A member of the charisma group pays 25 % less.
+            (opened("a2", 1000), Events(&["AccountOpened", "CardLoaded"])),
+            (Step::Link { account: "a2", user: "u1" }, Events(&["AccountLinked"])),
+            (Step::IssueCard { card: "c2", account: "a2" }, Events(&["CardIssued"])),
+            (buy("c2", "p3", "m2"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            (Step::SetRadio { device: "pd2", auto_switch: false, threshold: 100 }, Events(&["RadioSettingsChanged"])),
+        ],
+    )
     .await;
     let account = h.runtime.account(&acct("a2")).await.unwrap();
     let discounted = account.charges.get(&purchase("p3")).unwrap();
@@ -385,16 +409,19 @@ async fn the_directory_bounds_live_actors() {
 #[actix_rt::test]
 async fn no_key_material_in_the_raw_log() {
     let h = harness();
-    run(&h, &[
-        (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
-        (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
-        (Step::List { content: "m1", price: 30, uses: 2 }, Events(&["ContentListed"])),
-        (buy("c1", "p1", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
-        (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
-        (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
-        (Step::ProvisionPc { device: "pc1", recorder: Some("r1") }, Events(&["DeviceProvisioned"])),
-        (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
-    ])
+    run(
+        &h,
+        &[
+            (opened("a1", 100), Events(&["AccountOpened", "CardLoaded"])),
+            (Step::IssueCard { card: "c1", account: "a1" }, Events(&["CardIssued"])),
+            (Step::List { content: "m1", price: 30, uses: 2 }, Events(&["ContentListed"])),
+            (buy("c1", "p1", "m1"), Events(&["Charged", "LicenseIssued", "LicenseWrittenToCard"])),
+            (Step::Play { card: "c1", content: "m1", forged: false }, Events(&["ContentPlayed", "UseDecremented"])),
+            (Step::RegisterUser { user: "u1", service: "01234" }, Events(&["UserRegistered", "UserRegistered"])),
+            (Step::ProvisionPc { device: "pc1", recorder: Some("r1") }, Events(&["DeviceProvisioned"])),
+            (Step::Register { group: "01234-00001", device: "pc1", via: None }, Events(&["DeviceRegistered", "DeviceRegistered", "SourceIdAdded"])),
+        ],
+    )
     .await;
     let secrets = encore_actors::Secrets::from_seed(SEED);
     let content_key = *secrets.content_key(&content("m1")).expose_secret();

@@ -50,8 +50,7 @@ pub fn read_logs(prefix: &Path) -> Result<Vec<Transaction>, BenchError> {
     for file in files {
         let text = std::fs::read_to_string(&file).map_err(|e| BenchError::io(file.display(), e))?;
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let tx = parse_line(line)
-                .map_err(|cause| BenchError::Parse { path: file.display().to_string(), line: i + 1, text: line.into(), cause })?;
+            let tx = parse_line(line).map_err(|cause| BenchError::Parse { path: file.display().to_string(), line: i + 1, text: line.into(), cause })?;
             transactions.push(tx);
         }
     }

@@ -16,10 +16,7 @@ const SYSTEMS: [&str; 3] = [ENCORE, RAW, POSTGRES];
 /// One row as a TSV line (no newline).
 pub fn to_tsv(row: &Row) -> String {
     let eps = row.events_per_sync.map_or("-".to_string(), |e| format!("{e:.2}"));
-    format!(
-        "{}\t{}\t{}\t{}\t{}\t{:.6}\t{:.1}\t{:.1}\t{}",
-        row.system, row.workload, row.writers, row.ops, row.events, row.seconds, row.p50_us, row.p99_us, eps
-    )
+    format!("{}\t{}\t{}\t{}\t{}\t{:.6}\t{:.1}\t{:.1}\t{}", row.system, row.workload, row.writers, row.ops, row.events, row.seconds, row.p50_us, row.p99_us, eps)
 }
 
 /// Parses a TSV line written by [`to_tsv`].
@@ -216,9 +213,6 @@ mod tests {
         let rows = [row(ENCORE, "append-1", 8, 1000), row(RAW, "append-1", 8, 1200), row(POSTGRES, "append-1", 8, 200)];
         let table = table(&rows);
         assert!(table.contains("| append-1 | 8 | 1000 | 10 / 20 | 1200 | 10 / 20 | 200 | 10 / 20 | 1.20x | 5.00x | - / - / - |"), "{table}");
-        assert_eq!(
-            targets(&rows),
-            "- append-1, 8 writers: Encore ÷ PostgreSQL = 5.00x (target ≥ 10x: MISSED); raw ÷ Encore = 1.20x (target ≤ 1.5x: met)\n"
-        );
+        assert_eq!(targets(&rows), "- append-1, 8 writers: Encore ÷ PostgreSQL = 5.00x (target ≥ 10x: MISSED); raw ÷ Encore = 1.20x (target ≤ 1.5x: met)\n");
     }
 }

@@ -73,11 +73,7 @@ pub fn measure(system: &dyn System, config: &Config, workload: Workload, writers
 
 /// Runs `op(writer, n)` on `writers` threads until the time bound or each
 /// writer's count bound; returns operations, wall time and latencies (ns).
-fn run_writers(
-    writers: usize,
-    config: &Config,
-    op: impl Fn(usize, u64) -> Result<(), BenchError> + Sync,
-) -> Result<(u64, Duration, Vec<u64>), BenchError> {
+fn run_writers(writers: usize, config: &Config, op: impl Fn(usize, u64) -> Result<(), BenchError> + Sync) -> Result<(u64, Duration, Vec<u64>), BenchError> {
     let start = Instant::now();
     let deadline = start + config.duration;
     let per_writer: Vec<Result<Vec<u64>, BenchError>> = std::thread::scope(|scope| {

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use encore_card::CardFile;
 use encore_server::api::types::*;
 use encore_server::deployment::{self, credentials, Role};
-use encore_card::CardFile;
 use encore_server::Client;
 
 mod common;

@@ -67,7 +67,9 @@ impl World {
     fn kiosk_args(&self, token: &str, kiosk: &str, script: &Path) -> Vec<String> {
         let token = self.path(&format!("{token}.token"));
         let journal = self.path(&format!("{kiosk}-journal"));
-        ["kiosk", "--server", &self.server.base, "--token", s(&token), "--kiosk", kiosk, "--journal", s(&journal), "--script", s(script)].map(String::from).to_vec()
+        ["kiosk", "--server", &self.server.base, "--token", s(&token), "--kiosk", kiosk, "--journal", s(&journal), "--script", s(script)]
+            .map(String::from)
+            .to_vec()
     }
 
     /// Runs a kiosk session from `lines`, returning its exit code and output.
@@ -182,11 +184,16 @@ fn forged_and_rolled_back_cards_other_kiosks_ids_and_operator_commands_are_refus
     let (code, out) = w.kiosk("k1", "k2", &format!("insert {}\n", s(&card)));
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("403"), "a kiosk token used as kiosk k2: {out}");
-    let (code, out) = w.kiosk("k1", "k1", "account open acct-9 balance 100\nload acct-1 1000000\ncard issue card-9 account acct-1\ncontent list x price 1 uses 1\n");
+    let (code, out) =
+        w.kiosk("k1", "k1", "account open acct-9 balance 100\nload acct-1 1000000\ncard issue card-9 account acct-1\ncontent list x price 1 uses 1\n");
     assert_eq!(code, Some(1), "{out}");
     assert_eq!(out.matches("not a kiosk command").count(), 4, "{out}");
     let after_refusals = w.log_types();
-    assert_eq!(after_refusals[before..], ["CardRejected", "RequestReceipt"], "refusals wrote nothing but the forged card's rejection (a business event) and its receipt");
+    assert_eq!(
+        after_refusals[before..],
+        ["CardRejected", "RequestReceipt"],
+        "refusals wrote nothing but the forged card's rejection (a business event) and its receipt"
+    );
 
     // A copy of the card from before a play, put back afterwards, does not play again.
     let (code, out) = w.kiosk("k1", "k1", &format!("insert {}\nbuy song-1\neject\n", s(&card)));
@@ -232,12 +239,18 @@ fn a_kiosk_killed_in_the_middle_of_sales_finishes_them_and_never_charges_twice()
         let _ = child.kill();
         child.wait().unwrap();
         let journal = w.path("k1-journal");
-        killed_mid_sale += std::fs::read_dir(&journal).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count());
+        killed_mid_sale +=
+            std::fs::read_dir(&journal).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count());
         // The restarted kiosk finishes what the journal holds (an eject first: the slot may be full).
         let args = w.kiosk_args("k1", "k1", &empty);
         let out = encore(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert_eq!(std::fs::read_dir(&journal).unwrap().filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count(), 0, "{}", text(&out));
+        assert_eq!(
+            std::fs::read_dir(&journal).unwrap().filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count(),
+            0,
+            "{}",
+            text(&out)
+        );
         let op = w.operator();
         actix_rt::System::new().block_on(async move {
             let _ = op.eject_card(&format!("test-eject-{round}"), "k1").await;

@@ -26,7 +26,12 @@ fn main() {
         let result = run_appends(&log, writers, Duration::from_secs(seconds));
         println!(
             "{:<10} {:>12} {:>12.0} {:>10.1} {:>10.1} {:>10.1}",
-            writers, result.events, result.events as f64 / result.elapsed.as_secs_f64(), result.p50, result.p99, result.events_per_group
+            writers,
+            result.events,
+            result.events as f64 / result.elapsed.as_secs_f64(),
+            result.p50,
+            result.p99,
+            result.events_per_group
         );
         last_dir = Some((dir, log));
     }

@@ -58,10 +58,7 @@ impl RawLog {
         let (sender, receiver) = sync_channel(4096);
         let writer = {
             let (db, syncs) = (db.clone(), syncs.clone());
-            std::thread::Builder::new()
-                .name("raw-baseline-writer".into())
-                .spawn(move || run_writer(&db, &syncs, receiver))
-                .map_err(|e| e.to_string())?
+            std::thread::Builder::new().name("raw-baseline-writer".into()).spawn(move || run_writer(&db, &syncs, receiver)).map_err(|e| e.to_string())?
         };
         Ok(RawLog { db, sender: Some(sender), writer: Some(writer), syncs })
     }

@@ -25,16 +25,15 @@ mod record;
 mod types;
 
 pub use error::{AppendError, AuxError, OpenError, ReadError, VerifyError};
+pub use log::aux::AuxEntry;
 pub use log::read::BatchScan;
+pub use log::repair::{apply_repair, plan_repair, DroppedRecord, RepairPlan};
 pub use log::subscribe::Subscription;
 pub use log::verify::{Problem, ProblemKind, VerifyReport};
-pub use log::aux::AuxEntry;
-pub use log::repair::{apply_repair, plan_repair, DroppedRecord, RepairPlan};
 pub use log::{Ledger, LedgerOptions};
 pub use record::{Record, RecordBatch, RecordRef, UncheckedBatch, RECORD_FORMAT_VERSION};
 pub use types::{
-    Appended, Direction, EventId, ExpectedVersion, ExpectedVersionParseError, Hash, Head, NewEvent,
-    StreamAppend, StreamId, StreamIdError, StreamRange,
+    Appended, Direction, EventId, ExpectedVersion, ExpectedVersionParseError, Hash, Head, NewEvent, StreamAppend, StreamId, StreamIdError, StreamRange,
 };
 
 #[doc(hidden)]

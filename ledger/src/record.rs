@@ -323,7 +323,8 @@ impl UncheckedBatch {
         let mut batch = RecordBatch::with_capacity(self.len());
         let mut start = 0;
         for (position, &end) in (self.first..).zip(&self.ends) {
-            let bytes = self.bytes.get(start..end).ok_or_else(|| ReadError::Damaged { position, reason: format!("batch offsets {start}..{end} outside its bytes") })?;
+            let bytes =
+                self.bytes.get(start..end).ok_or_else(|| ReadError::Damaged { position, reason: format!("batch offsets {start}..{end} outside its bytes") })?;
             batch.push_at(position, bytes)?;
             start = end;
         }
@@ -404,7 +405,6 @@ impl Record {
             hash: self.hash,
         }
     }
-
 }
 
 struct Reader<'a> {

@@ -159,14 +159,7 @@ pub struct NewEvent {
 impl NewEvent {
     /// An event with nil correlation and causation ids.
     pub fn new(event_id: EventId, event_type: impl Into<String>, recorded_at: i64, payload: Vec<u8>) -> Self {
-        NewEvent {
-            event_id,
-            event_type: event_type.into(),
-            recorded_at,
-            correlation_id: EventId::NIL,
-            causation_id: EventId::NIL,
-            payload,
-        }
+        NewEvent { event_id, event_type: event_type.into(), recorded_at, correlation_id: EventId::NIL, causation_id: EventId::NIL, payload }
     }
 }
 

@@ -14,11 +14,13 @@ fn reverse_prefix_scans_see_only_the_prefix_newest_first_and_range_deletes_remov
     log.put_aux(&entries).unwrap();
     let rev = |prefix: &[u8]| {
         let mut seen = Vec::new();
-        let found: Option<()> = log.find_aux_rev(prefix, |k, v| {
-            assert_eq!(k, v);
-            seen.push(k.to_vec());
-            None
-        }).unwrap();
+        let found: Option<()> = log
+            .find_aux_rev(prefix, |k, v| {
+                assert_eq!(k, v);
+                seen.push(k.to_vec());
+                None
+            })
+            .unwrap();
         assert!(found.is_none());
         seen
     };

@@ -37,16 +37,7 @@ use encore_projections::{rebuild, AllProjections, Projected};
 const SEED: u64 = 0x00E4_C0BE_4C11_2025;
 
 fn config() -> WorkloadConfig {
-    WorkloadConfig {
-        seed: SEED,
-        cards: 100_000,
-        contents: 5_000,
-        kiosks: 50,
-        players: 500,
-        groups: 2_000,
-        pds_per_group: 3,
-        ..WorkloadConfig::default()
-    }
+    WorkloadConfig { seed: SEED, cards: 100_000, contents: 5_000, kiosks: 50, players: 500, groups: 2_000, pds_per_group: 3, ..WorkloadConfig::default() }
 }
 
 fn peak_rss_mib() -> f64 {

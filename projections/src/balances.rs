@@ -90,13 +90,9 @@ impl Balances {
     pub fn check_invariant(&self) -> Result<(), BalanceMismatch> {
         match self.accounts.iter().find(|(_, a)| a.expected_balance() != i128::from(a.balance.units())) {
             None => Ok(()),
-            Some((account, a)) => Err(BalanceMismatch {
-                account: account.clone(),
-                loaded: a.loaded,
-                charged: a.charged,
-                refunded: a.refunded,
-                balance: a.balance,
-            }),
+            Some((account, a)) => {
+                Err(BalanceMismatch { account: account.clone(), loaded: a.loaded, charged: a.charged, refunded: a.refunded, balance: a.balance })
+            }
         }
     }
 

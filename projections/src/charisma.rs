@@ -62,11 +62,7 @@ impl CharismaRankings {
 
     /// Every group id with reliability, best first (ties by group id).
     pub fn standings(&self) -> Vec<Standing> {
-        ranking(&self.reliability)
-            .into_iter()
-            .zip(1u32..)
-            .map(|((group, reliability), rank)| Standing { group, reliability, rank })
-            .collect()
+        ranking(&self.reliability).into_iter().zip(1u32..).map(|((group, reliability), rank)| Standing { group, reliability, rank }).collect()
     }
 
     /// The rank of `group` (1 = best), if it has any reliability recorded.

@@ -33,7 +33,7 @@ pub use balances::{AccountBalance, BalanceMismatch, Balances};
 pub use bundle::AllProjections;
 pub use charisma::{CharismaRankings, Standing};
 pub use error::{FoldError, ReplayError, RunnerError, StateDecodeError};
-pub use projection::{decode_event, decode_state, Decoded, encode_state, encodes_to, EventContext, Projected, Projection, PROJECTED_FORMAT_VERSION};
+pub use projection::{decode_event, decode_state, encode_state, encodes_to, Decoded, EventContext, Projected, Projection, PROJECTED_FORMAT_VERSION};
 pub use replay::{as_of_position, as_of_time, rebuild, replay_into};
 pub use runner::{checkpoint_key, ProjectionRunner, RunnerOptions, StartedFrom};
 pub use usage::{ContentUsage, Usage, UsageHistory, UsageKind};

@@ -180,9 +180,7 @@ impl<P: Projection> ProjectionRunner<P> {
         let mut bytes = Vec::with_capacity(32 + encoded.len());
         bytes.extend_from_slice(blake3::hash(&encoded).as_bytes());
         bytes.extend_from_slice(&encoded);
-        self.ledger
-            .put_aux(&[(checkpoint_key(P::NAME).as_slice(), bytes.as_slice())])
-            .map_err(|source| RunnerError::Store { name: P::NAME, source })?;
+        self.ledger.put_aux(&[(checkpoint_key(P::NAME).as_slice(), bytes.as_slice())]).map_err(|source| RunnerError::Store { name: P::NAME, source })?;
         self.since_checkpoint = 0;
         self.checkpointed = self.projected.position;
         Ok(())

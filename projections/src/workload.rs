@@ -17,17 +17,14 @@ use std::collections::BTreeMap;
 
 use encore_domain::aggregate::Aggregate;
 use encore_domain::groups::{
-    DeviceKind, Distribution, DistributionCommand, DistributionConfig, CharismaPolicy, Favorite, GroupEvent, GroupLimits, Mac,
-    SourceIdList,
+    CharismaPolicy, DeviceKind, Distribution, DistributionCommand, DistributionConfig, Favorite, GroupEvent, GroupLimits, Mac, SourceIdList,
 };
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, LeafId, PurchaseId, ServiceId, TerminalId, UserId};
 use encore_domain::licensing::events::{
-    AccountOpened, CardEjected, CardInserted, CardIssued, CardLoaded, ChargeDeclined, Charged, ContentListed, ContentPlayed,
-    LicenseIssued, LicenseRevoked, LicenseWrittenToCard, PlayRefused, Refunded, UseDecremented,
+    AccountOpened, CardEjected, CardInserted, CardIssued, CardLoaded, ChargeDeclined, Charged, ContentListed, ContentPlayed, LicenseIssued, LicenseRevoked,
+    LicenseWrittenToCard, PlayRefused, Refunded, UseDecremented,
 };
-use encore_domain::licensing::{
-    DeclineReason, KeyCheck, LicenseTerms, PlayRefusal, SealedContentKey, SealedLicense, Station, UseCondition,
-};
+use encore_domain::licensing::{DeclineReason, KeyCheck, LicenseTerms, PlayRefusal, SealedContentKey, SealedLicense, Station, UseCondition};
 use encore_domain::{Event, EventCodec, Money, Timestamp};
 use encore_ledger::{AppendError, EventId, ExpectedVersion, Ledger, NewEvent, StreamAppend, StreamId};
 
@@ -183,10 +180,7 @@ impl Workload {
             let user = id(UserId::new(format!("user{g}")));
             let at = self.tick();
             let registered = GroupEvent::UserRegistered { user, leaf: group.leaf.clone(), group: group.clone(), limits: GroupLimits::default() };
-            ops.push(Op {
-                at,
-                appends: vec![("group-server".into(), vec![registered.clone().into()]), (format!("group-{group}"), vec![registered.into()])],
-            });
+            ops.push(Op { at, appends: vec![("group-server".into(), vec![registered.clone().into()]), (format!("group-{group}"), vec![registered.into()])] });
             let pc = id(DeviceId::new(format!("pc{g}")));
             let pc_kind = DeviceKind::Pc { terminal: id(TerminalId::new(format!("t{g}"))), recorder: None };
             ops.extend(self.device_ops(&group, &pc, pc_kind, None));
@@ -209,10 +203,7 @@ impl Workload {
         let (a, b) = (self.tick(), self.tick());
         vec![
             Op { at: a, appends: vec![(format!("device-{device}"), vec![provisioned.into()])] },
-            Op {
-                at: b,
-                appends: vec![(format!("group-{group}"), vec![registered.clone().into()]), (format!("device-{device}"), vec![registered.into()])],
-            },
+            Op { at: b, appends: vec![(format!("group-{group}"), vec![registered.clone().into()]), (format!("device-{device}"), vec![registered.into()])] },
         ]
     }
 
@@ -393,7 +384,8 @@ impl Workload {
         let (purchase, (ci, amount)) = c.refundable.pop_first()?;
         c.balance += amount;
         let content = self.contents[ci].0.clone();
-        let refunded = Refunded { account: c.account.clone(), purchase: purchase.clone(), amount: Money(amount), balance_after: Money(c.balance), at: Timestamp(at) };
+        let refunded =
+            Refunded { account: c.account.clone(), purchase: purchase.clone(), amount: Money(amount), balance_after: Money(c.balance), at: Timestamp(at) };
         let mut appends = vec![(format!("account-{}", c.account), vec![Event::Licensing(refunded.into())])];
         if c.licenses.get(&ci).is_some_and(|(p, _)| *p == purchase) {
             c.licenses.remove(&ci);

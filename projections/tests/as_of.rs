@@ -40,7 +40,9 @@ fn append(ledger: &Ledger, at: i64, streams: Vec<(&str, Vec<Event>)>) {
             events: events
                 .iter()
                 .enumerate()
-                .map(|(i, e)| NewEvent::new(EventId::from_u128(((at as u128) << 8) | i as u128 | (s.len() as u128) << 4), e.event_type(), at, e.encode_payload()))
+                .map(|(i, e)| {
+                    NewEvent::new(EventId::from_u128(((at as u128) << 8) | i as u128 | (s.len() as u128) << 4), e.event_type(), at, e.encode_payload())
+                })
                 .collect(),
         })
         .collect();
@@ -58,22 +60,52 @@ fn write_story(ledger: &Ledger) {
     // 2
     append(ledger, 2000, vec![("account-a1", vec![lic(CardLoaded { account: a1(), amount: Money(1000), balance_after: Money(1000), at: t(2000) }.into())])]);
     // 3, 4
-    let charged = Charged { account: a1(), purchase: purchase.clone(), content: s1(), card: card.clone(), station: kiosk(), amount: Money(300), balance_after: Money(700), at: t(3000) };
+    let charged = Charged {
+        account: a1(),
+        purchase: purchase.clone(),
+        content: s1(),
+        card: card.clone(),
+        station: kiosk(),
+        amount: Money(300),
+        balance_after: Money(700),
+        at: t(3000),
+    };
     let terms = LicenseTerms { uses_left: 2, valid_until: None };
-    let issued = LicenseIssued { purchase: purchase.clone(), account: a1(), card: card.clone(), content: s1(), station: kiosk(), price: Money(300), terms, at: t(3000) };
+    let issued =
+        LicenseIssued { purchase: purchase.clone(), account: a1(), card: card.clone(), content: s1(), station: kiosk(), price: Money(300), terms, at: t(3000) };
     append(ledger, 3000, vec![("account-a1", vec![lic(charged.into())]), ("card-c1", vec![lic(issued.into())])]);
     // 5
-    append(ledger, 4000, vec![("card-c1", vec![lic(ContentPlayed { card: card.clone(), account: a1(), content: s1(), station: player(), at: t(4000) }.into())])]);
+    append(
+        ledger,
+        4000,
+        vec![("card-c1", vec![lic(ContentPlayed { card: card.clone(), account: a1(), content: s1(), station: player(), at: t(4000) }.into())])],
+    );
     // 6
-    let declined = ChargeDeclined { account: a1(), purchase: PurchaseId::new("p2").unwrap(), content: s1(), card, station: kiosk(), amount: Money(900), balance: Money(700), reason: DeclineReason::InsufficientFunds, at: t(5000) };
+    let declined = ChargeDeclined {
+        account: a1(),
+        purchase: PurchaseId::new("p2").unwrap(),
+        content: s1(),
+        card,
+        station: kiosk(),
+        amount: Money(900),
+        balance: Money(700),
+        reason: DeclineReason::InsufficientFunds,
+        at: t(5000),
+    };
     append(ledger, 5000, vec![("account-a1", vec![lic(declined.into())])]);
     // 7
-    append(ledger, 6000, vec![("account-a1", vec![lic(Refunded { account: a1(), purchase, amount: Money(300), balance_after: Money(1000), at: t(6000) }.into())])]);
+    append(
+        ledger,
+        6000,
+        vec![("account-a1", vec![lic(Refunded { account: a1(), purchase, amount: Money(300), balance_after: Money(1000), at: t(6000) }.into())])],
+    );
     // 8
     let config = DistributionConfig { points_per_purchase: 3, policy: CharismaPolicy::TopN { n: 1 }, points_per_further_purchase: None };
     append(ledger, 7000, vec![("distribution", vec![GroupEvent::DistributionConfigured { config }.into()])]);
     // 9, 10
-    let bump = |group: GroupId, points: u64, reliability: u64, p: &str| -> Event { GroupEvent::ReliabilityBumped { group, content: s1(), purchase: PurchaseId::new(p).unwrap(), points, reliability, buyer: None }.into() };
+    let bump = |group: GroupId, points: u64, reliability: u64, p: &str| -> Event {
+        GroupEvent::ReliabilityBumped { group, content: s1(), purchase: PurchaseId::new(p).unwrap(), points, reliability, buyer: None }.into()
+    };
     append(ledger, 8000, vec![("distribution", vec![bump(g("A"), 3, 3, "p3"), GroupEvent::CharismaGranted { group: g("A"), reliability: 3 }.into()])]);
     // 11, 12, 13
     append(
@@ -81,7 +113,11 @@ fn write_story(ledger: &Ledger) {
         9000,
         vec![(
             "distribution",
-            vec![bump(g("B"), 5, 5, "p4"), GroupEvent::CharismaRevoked { group: g("A"), reliability: 3 }.into(), GroupEvent::CharismaGranted { group: g("B"), reliability: 5 }.into()],
+            vec![
+                bump(g("B"), 5, 5, "p4"),
+                GroupEvent::CharismaRevoked { group: g("A"), reliability: 3 }.into(),
+                GroupEvent::CharismaGranted { group: g("B"), reliability: 5 }.into(),
+            ],
         )],
     );
 }
@@ -103,7 +139,11 @@ struct Seen {
 }
 
 fn leaf(g: &GroupId) -> &'static str {
-    if g.leaf.as_str() == "A" { "A" } else { "B" }
+    if g.leaf.as_str() == "A" {
+        "A"
+    } else {
+        "B"
+    }
 }
 fn names(set: std::collections::BTreeSet<GroupId>) -> Vec<&'static str> {
     set.iter().map(leaf).collect()
@@ -141,9 +181,18 @@ fn as_of_queries_match_the_story_worked_out_by_hand() {
         (At::Time(999), nothing),
         (At::Position(2), Seen { position: 2, money: Some((1000, 1000, 0, 0, 0)), history: vec![], s1: (0, 0), ranks: vec![], lists: empty_lists() }),
         (At::Time(3500), Seen { position: 4, money: Some((700, 1000, 300, 0, 0)), history: vec![bought], s1: (1, 0), ranks: vec![], lists: empty_lists() }),
-        (At::Time(4999), Seen { position: 5, money: Some((700, 1000, 300, 0, 0)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() }),
-        (At::Time(5000), Seen { position: 6, money: Some((700, 1000, 300, 0, 1)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() }),
-        (At::Position(7), Seen { position: 7, money: Some((1000, 1000, 300, 300, 1)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() }),
+        (
+            At::Time(4999),
+            Seen { position: 5, money: Some((700, 1000, 300, 0, 0)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() },
+        ),
+        (
+            At::Time(5000),
+            Seen { position: 6, money: Some((700, 1000, 300, 0, 1)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() },
+        ),
+        (
+            At::Position(7),
+            Seen { position: 7, money: Some((1000, 1000, 300, 300, 1)), history: vec![bought, played], s1: (1, 1), ranks: vec![], lists: empty_lists() },
+        ),
         (
             At::Time(8000),
             Seen {

@@ -81,7 +81,10 @@ fn killed_while_projecting_then_resumed_equals_an_uninterrupted_run() {
         }
         // Its state is exactly the uninterrupted run's state at that position.
         let at = runner.position();
-        assert!(runner.projected().encode() == encore_projections::as_of_position::<AllProjections>(&ledger, at).unwrap().encode(), "round {round}: state at {at} differs");
+        assert!(
+            runner.projected().encode() == encore_projections::as_of_position::<AllProjections>(&ledger, at).unwrap().encode(),
+            "round {round}: state at {at} differs"
+        );
     }
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     let mut runner = ProjectionRunner::<AllProjections>::open(&ledger, options()).unwrap();

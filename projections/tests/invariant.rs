@@ -38,7 +38,12 @@ fn check_every_position(seed: u64, ops: usize) {
         model_step(&mut model, &Event::decode_payload(&record.event_type, &record.payload).unwrap());
         projected.state.check_invariant().unwrap_or_else(|e| panic!("seed {seed}, position {}: {e}", record.position));
         for (account, balance) in projected.state.accounts() {
-            assert_eq!(i128::from(balance.balance.0), model.get(account.as_str()).copied().unwrap_or(0), "seed {seed}, position {}, account {account}", record.position);
+            assert_eq!(
+                i128::from(balance.balance.0),
+                model.get(account.as_str()).copied().unwrap_or(0),
+                "seed {seed}, position {}, account {account}",
+                record.position
+            );
         }
     }
     let accounts: Vec<_> = projected.state.accounts().map(|(_, a)| a).collect();

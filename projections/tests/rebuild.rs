@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use encore_ledger::Ledger;
 use encore_projections::workload::{Workload, WorkloadConfig, Writer};
-use encore_projections::{
-    rebuild, AllProjections, Balances, CharismaRankings, Projection, ProjectionRunner, RunnerOptions, StartedFrom, UsageHistory,
-};
+use encore_projections::{rebuild, AllProjections, Balances, CharismaRankings, Projection, ProjectionRunner, RunnerOptions, StartedFrom, UsageHistory};
 
 const OPS: usize = 4_000;
 
@@ -121,10 +119,7 @@ fn a_long_replay_stops_at_a_malformed_event_with_its_position_and_equals_the_one
     common::append_foreign(&ledger, 2, at);
 
     let err = rebuild::<AllProjections>(&ledger).unwrap_err();
-    assert!(
-        matches!(&err, encore_projections::ReplayError::Fold(encore_projections::FoldError::Malformed { position, .. }) if *position == bad_at),
-        "{err}"
-    );
+    assert!(matches!(&err, encore_projections::ReplayError::Fold(encore_projections::FoldError::Malformed { position, .. }) if *position == bad_at), "{err}");
     // Up to the record before it, the two-thread replay equals the one-thread fold.
     let upto = encore_projections::as_of_position::<AllProjections>(&ledger, bad_at - 1).unwrap();
     let mut one_thread = encore_projections::Projected::<AllProjections>::new();

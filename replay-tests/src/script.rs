@@ -95,13 +95,16 @@ fn parse_line(file: &Path, line: usize, raw: &str) -> Result<Option<Step>, Parse
     let name = || file.display().to_string();
     let (command, expect) = match code.split_once("=>") {
         None => (code, None),
-        Some((command, outcome)) => (command, Some(parse_outcome(outcome).ok_or_else(|| {
-            if outcome.trim() == "error" {
-                ParseError::MissingErrorKind { file: name(), line }
-            } else {
-                ParseError::EmptyExpectation { file: name(), line }
-            }
-        })?)),
+        Some((command, outcome)) => (
+            command,
+            Some(parse_outcome(outcome).ok_or_else(|| {
+                if outcome.trim() == "error" {
+                    ParseError::MissingErrorKind { file: name(), line }
+                } else {
+                    ParseError::EmptyExpectation { file: name(), line }
+                }
+            })?),
+        ),
     };
     let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
     if words.is_empty() {
@@ -140,15 +143,7 @@ mod tests {
     fn every_outcome_form_parses() {
         let steps = parse("a => ok\nb => nothing\nc => X, Y Z\nd => error Kind\n").unwrap();
         let outcomes: Vec<_> = steps.into_iter().map(|s| s.expect.unwrap()).collect();
-        assert_eq!(
-            outcomes,
-            vec![
-                Outcome::Ok,
-                Outcome::Nothing,
-                Outcome::Events(vec!["X".into(), "Y".into(), "Z".into()]),
-                Outcome::Error("Kind".into())
-            ]
-        );
+        assert_eq!(outcomes, vec![Outcome::Ok, Outcome::Nothing, Outcome::Events(vec!["X".into(), "Y".into(), "Z".into()]), Outcome::Error("Kind".into())]);
     }
 
     #[test]

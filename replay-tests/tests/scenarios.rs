@@ -73,11 +73,7 @@ fn running_a_script_twice_gives_the_same_transcript() {
 
 #[test]
 fn a_failed_expectation_names_the_file_and_line() {
-    let script = Script::parse(
-        Path::new("inline.scn"),
-        "account open acct-1 balance 100\n\nexpect balance acct-1 90\n",
-    )
-    .unwrap();
+    let script = Script::parse(Path::new("inline.scn"), "account open acct-1 balance 100\n\nexpect balance acct-1 90\n").unwrap();
     let err = run_script(&script).unwrap_err().to_string();
     assert_eq!(err, "inline.scn:3: expected balance of acct-1 = 90, got 100");
 }

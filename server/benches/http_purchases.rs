@@ -93,7 +93,8 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
     let player = credentials::add(&made.credentials(), "player1", Role::Device, Some("player1"), "").expect("credential").token;
     let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();
     let workers = std::env::var("ENCORE_BENCH_WORKERS").ok().and_then(|w| w.parse().ok());
-    let options = ServeOptions { data: data.clone(), listen: "127.0.0.1:0".parse().expect("addr"), tls: None, insecure_http: false, workers, accept_clock: false };
+    let options =
+        ServeOptions { data: data.clone(), listen: "127.0.0.1:0".parse().expect("addr"), tls: None, insecure_http: false, workers, accept_clock: false };
     let server = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let running = encore_server::serve::start(&options).await.expect("server");
@@ -122,10 +123,7 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
             async move {
                 let (card, content) = next_purchase(client, clients, cards, seq);
                 let body = Purchase { card: format!("c{card}"), content: format!("m{content}"), answer: answers[card].clone() };
-                let bought = http
-                    .player_purchase(&format!("b{client}-{seq}"), "player1", &body)
-                    .await
-                    .expect("purchase");
+                let bought = http.player_purchase(&format!("b{client}-{seq}"), "player1", &body).await.expect("purchase");
                 assert_eq!(bought.value.outcome, "licensed");
             }
         })

@@ -449,7 +449,10 @@ where
 }
 
 /// An answer whose status is 2xx or one of `also`, decoded as `T`.
-async fn answer_accepting<T: DeserializeOwned, S>(sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>, also: &[u16]) -> Result<Answer<T>, ClientError>
+async fn answer_accepting<T: DeserializeOwned, S>(
+    sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
+    also: &[u16],
+) -> Result<Answer<T>, ClientError>
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
 {

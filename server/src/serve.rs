@@ -120,14 +120,17 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let ledger = Ledger::open(deployment.log(), LedgerOptions::default()).map_err(DeploymentError::from)?;
     let clock_guard = (!options.accept_clock).then(ClockGuard::default);
     let runtime = Runtime::open(ledger, Arc::new(SystemClock), secrets, RuntimeConfig { clock_guard, ..RuntimeConfig::default() });
-    let state = web::Data::new(AppState { runtime, credentials, contents: ContentStore::new(deployment.contents()), catalogue: Default::default(), limits: Default::default(), metrics: Metrics::default() });
+    let state = web::Data::new(AppState {
+        runtime,
+        credentials,
+        contents: ContentStore::new(deployment.contents()),
+        catalogue: Default::default(),
+        limits: Default::default(),
+        metrics: Metrics::default(),
+    });
     let shared = state.clone();
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(shared.clone())
-            .wrap(middleware::from_fn(api::limit_request))
-            .wrap(middleware::from_fn(api::measure))
-            .configure(api::configure)
+        App::new().app_data(shared.clone()).wrap(middleware::from_fn(api::limit_request)).wrap(middleware::from_fn(api::measure)).configure(api::configure)
     })
     .workers(options.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from).min(2)))
     .shutdown_timeout(10)

@@ -98,7 +98,8 @@ fn an_uploaded_content_is_bought_played_from_the_card_and_its_play_reported_once
         let content = ContentId::new("song-1").unwrap();
         let played = card.play(&content, Timestamp::from_micros(1)).unwrap();
         assert_eq!(played.key.decrypt_content(&content, &ciphertext).unwrap(), song, "the license's key opens the content");
-        let report = PlayReportBody { card: "card-1".into(), content: "song-1".into(), played_at: "2026-01-01T00:00:00Z".into(), sealed: hex(&played.sealed_after.0) };
+        let report =
+            PlayReportBody { card: "card-1".into(), content: "song-1".into(), played_at: "2026-01-01T00:00:00Z".into(), sealed: hex(&played.sealed_after.0) };
         let recorded = player.report_play("play-1", "player-1", &report).await.unwrap().value;
         assert_eq!((recorded.outcome.as_str(), recorded.uses_left), ("recorded", Some(1)));
         let again = player.report_play("play-1", "player-1", &report).await.unwrap();

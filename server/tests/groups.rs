@@ -28,17 +28,27 @@ fn devices_register_into_a_group_within_its_limits_and_share_certificates() {
     let pcs: Vec<_> = (1..=4).map(|i| server.client_as(&format!("pc-{i}"), Role::Device, Some(&format!("pc-{i}")))).collect();
     let pd = server.client_as("pd-1", Role::Device, Some("pd-1"));
     run(async {
-        let registered = op.register_user("user-1", &RegisterUser { user: "alice".into(), service: "01234".into(), max_pcs: None, max_recorders: None }).await.unwrap();
+        let registered =
+            op.register_user("user-1", &RegisterUser { user: "alice".into(), service: "01234".into(), max_pcs: None, max_recorders: None }).await.unwrap();
         assert_eq!(registered.status, 201);
         let group = registered.value.group.clone().expect("the new group id");
         assert!(group.starts_with("01234-"), "{group}");
-        assert_eq!(op.register_user("user-1", &RegisterUser { user: "alice".into(), service: "01234".into(), max_pcs: None, max_recorders: None }).await.unwrap().value, registered.value);
+        assert_eq!(
+            op.register_user("user-1", &RegisterUser { user: "alice".into(), service: "01234".into(), max_pcs: None, max_recorders: None })
+                .await
+                .unwrap()
+                .value,
+            registered.value
+        );
         for i in 1..=4 {
             let body = ProvisionDevice { device: format!("pc-{i}"), kind: "pc".into(), terminal: Some(format!("t-{i}")), recorder: Some(format!("r-{i}")) };
             op.provision_device(&format!("prov-pc-{i}"), &body).await.unwrap();
         }
         op.provision_device("prov-pd-1", &ProvisionDevice { device: "pd-1".into(), kind: "pd".into(), terminal: None, recorder: None }).await.unwrap();
-        assert_eq!(refused(op.provision_device("prov-bad", &ProvisionDevice { device: "pc-9".into(), kind: "pc".into(), terminal: None, recorder: None }).await).kind, "bad-device-kind");
+        assert_eq!(
+            refused(op.provision_device("prov-bad", &ProvisionDevice { device: "pc-9".into(), kind: "pc".into(), terminal: None, recorder: None }).await).kind,
+            "bad-device-kind"
+        );
 
         for (i, pc) in pcs.iter().enumerate().take(3) {
             let written = pc.register_device(&format!("reg-{i}"), &group, &format!("pc-{}", i + 1), None).await.unwrap().value;
@@ -87,11 +97,32 @@ fn the_distribution_policy_is_the_operators_and_its_refusals_write_nothing() {
         op.configure_distribution("policy-1", &body, before.etag).await.unwrap();
         let after = op.distribution().await.unwrap();
         assert_eq!((after.value.policy.as_str(), after.value.policy_value, after.value.points_per_purchase), ("top-n", 5, 2));
-        let stale = refused(op.configure_distribution("policy-2", &ConfigureDistribution { points_per_purchase: Some(3), points_per_further_purchase: None, threshold: None, top_n: None }, before.etag).await);
+        let stale = refused(
+            op.configure_distribution(
+                "policy-2",
+                &ConfigureDistribution { points_per_purchase: Some(3), points_per_further_purchase: None, threshold: None, top_n: None },
+                before.etag,
+            )
+            .await,
+        );
         assert_eq!(stale.status, 412);
-        let both = refused(op.configure_distribution("policy-3", &ConfigureDistribution { points_per_purchase: None, points_per_further_purchase: None, threshold: Some(1), top_n: Some(1) }, None).await);
+        let both = refused(
+            op.configure_distribution(
+                "policy-3",
+                &ConfigureDistribution { points_per_purchase: None, points_per_further_purchase: None, threshold: Some(1), top_n: Some(1) },
+                None,
+            )
+            .await,
+        );
         assert_eq!(both.kind, "bad-policy");
-        let zero = refused(op.configure_distribution("policy-4", &ConfigureDistribution { points_per_purchase: Some(0), points_per_further_purchase: None, threshold: None, top_n: None }, None).await);
+        let zero = refused(
+            op.configure_distribution(
+                "policy-4",
+                &ConfigureDistribution { points_per_purchase: Some(0), points_per_further_purchase: None, threshold: None, top_n: None },
+                None,
+            )
+            .await,
+        );
         assert_eq!((zero.status, zero.kind.as_str()), (422, "refused"));
         let not_charisma = refused(op.set_reward("reward-1", "01234-0000A", 500).await);
         assert_eq!(not_charisma.status, 422, "{not_charisma:?}");

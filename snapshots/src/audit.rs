@@ -133,7 +133,11 @@ fn audit_stream(ledger: &Ledger, stream: &str, snapshots: &[(u64, Vec<u8>)], rep
                         return Err(MismatchKind::Unusable(SkipReason::PositionMismatch { position: s.position }));
                     }
                     let replayed = hash(&state.encode_state());
-                    if replayed == s.state_hash { Ok(()) } else { Err(MismatchKind::StateHash { stored: s.state_hash, replayed }) }
+                    if replayed == s.state_hash {
+                        Ok(())
+                    } else {
+                        Err(MismatchKind::StateHash { stored: s.state_hash, replayed })
+                    }
                 });
                 match outcome {
                     Ok(()) => report.confirmed += 1,

@@ -20,15 +20,25 @@ use crate::error::LoadError;
 pub enum SkipReason {
     /// The envelope is not valid CBOR.
     Undecodable(String),
-    UnsupportedFormat { found: u32 },
+    UnsupportedFormat {
+        found: u32,
+    },
     /// The envelope names another subject, kind or version than its key.
-    WrongSubject { subject: String, kind: String, version: u64 },
+    WrongSubject {
+        subject: String,
+        kind: String,
+        version: u64,
+    },
     /// The state bytes do not hash to the stored state hash.
     StateHashMismatch,
     /// The log has no record at that position, or it belongs elsewhere.
-    PositionMismatch { position: u64 },
+    PositionMismatch {
+        position: u64,
+    },
     /// The record at that position has another hash: the log is not the one snapshotted.
-    ChainMismatch { position: u64 },
+    ChainMismatch {
+        position: u64,
+    },
     /// The state bytes hash correctly but do not decode as the state.
     StateUndecodable(String),
 }

@@ -177,7 +177,15 @@ fn a_snapshot_that_does_not_check_out_is_skipped_and_the_state_is_still_right() 
     type Change = Box<dyn FnOnce(Vec<u8>) -> Vec<u8>>;
     type Expect = fn(&SkipReason) -> bool;
     let cases: Vec<(&str, Change, Expect)> = vec![
-        ("flipped byte in the state", Box::new(|mut b: Vec<u8>| { let n = b.len() - 3; b[n] ^= 0x01; b }), |r| *r == SkipReason::StateHashMismatch),
+        (
+            "flipped byte in the state",
+            Box::new(|mut b: Vec<u8>| {
+                let n = b.len() - 3;
+                b[n] ^= 0x01;
+                b
+            }),
+            |r| *r == SkipReason::StateHashMismatch,
+        ),
         ("not CBOR", Box::new(|_| b"\xff\xfe garbage".to_vec()), |r| matches!(r, SkipReason::Undecodable(_))),
         ("newer format", Box::new(edit(|s| s.format = 2)), |r| *r == SkipReason::UnsupportedFormat { found: 2 }),
         ("other chain", Box::new(edit(|s| s.chain_hash[0] ^= 1)), |r| matches!(r, SkipReason::ChainMismatch { .. })),
@@ -211,7 +219,11 @@ fn with_every_snapshot_damaged_the_state_is_rebuilt_from_zero() {
     let (_dir, ledger) = temp_log();
     let (stream, versions) = busy_account(&ledger);
     for v in &versions {
-        rewrite(&ledger, &stream, *v, |mut b| { let n = b.len() - 1; b[n] ^= 0x80; b });
+        rewrite(&ledger, &stream, *v, |mut b| {
+            let n = b.len() - 1;
+            b[n] ^= 0x80;
+            b
+        });
     }
     let recovered = load::<Account>(&ledger, &stream).unwrap();
     assert_eq!(recovered.from_snapshot, None);
@@ -232,11 +244,16 @@ fn the_audit_catches_a_snapshot_whose_state_disagrees_with_replay() {
     // A "non-deterministic handler": the stored state differs from what replay
     // gives, yet the snapshot is self-consistent (hash over the stored bytes).
     let version = versions[versions.len() / 2];
-    rewrite(&ledger, &stream, version, edit(|s| {
-        let mut account = Account::decode_state(&s.state).unwrap();
-        account.declines += 1;
-        *s = Snapshot::new(&s.kind.clone(), &s.subject.clone(), s.version, s.position, s.chain_hash, account.encode_state());
-    }));
+    rewrite(
+        &ledger,
+        &stream,
+        version,
+        edit(|s| {
+            let mut account = Account::decode_state(&s.state).unwrap();
+            account.declines += 1;
+            *s = Snapshot::new(&s.kind.clone(), &s.subject.clone(), s.version, s.position, s.chain_hash, account.encode_state());
+        }),
+    );
     let report = audit(&ledger).unwrap();
     assert_eq!(report.confirmed, clean.confirmed - 1);
     assert_eq!(report.mismatches.len(), 1);
@@ -276,8 +293,32 @@ fn no_key_material_in_snapshots() {
     let kiosk = Station::kiosk(DeviceId::new("k1").unwrap());
     let events: Vec<(&str, Event)> = vec![
         ("card-c1", lic(CardIssued { card: card.clone(), account, expires_at: None, key_check: device_key.key_check(), at: t }.into())),
-        ("card-c1", lic(LicenseWrittenToCard { card: card.clone(), content: content.clone(), purchase: PurchaseId::new("p1").unwrap(), terms, sealed, station: kiosk, at: t }.into())),
-        ("content-s1", lic(ContentListed { content, price: Money(100), condition: UseCondition { uses: 3, valid_days: None }, sealed_key, at: t, title: None, file: None }.into())),
+        (
+            "card-c1",
+            lic(LicenseWrittenToCard {
+                card: card.clone(),
+                content: content.clone(),
+                purchase: PurchaseId::new("p1").unwrap(),
+                terms,
+                sealed,
+                station: kiosk,
+                at: t,
+            }
+            .into()),
+        ),
+        (
+            "content-s1",
+            lic(ContentListed {
+                content,
+                price: Money(100),
+                condition: UseCondition { uses: 3, valid_days: None },
+                sealed_key,
+                at: t,
+                title: None,
+                file: None,
+            }
+            .into()),
+        ),
         ("device-pd1", Event::Groups(GroupEvent::DeviceProvisioned { device: pd, kind: DeviceKind::Pd, list: SourceIdList::new(), icv })),
     ];
     for (i, (stream, event)) in events.iter().enumerate() {

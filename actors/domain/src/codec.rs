@@ -36,8 +36,5 @@ pub fn to_cbor<T: minicbor::Encode<()>>(value: &T) -> Vec<u8> {
 
 /// Decodes a minicbor value, naming the event type on failure.
 pub fn from_cbor<'b, T: minicbor::Decode<'b, ()>>(event_type: &str, payload: &'b [u8]) -> Result<T, DecodeError> {
-    minicbor::decode(payload).map_err(|e| DecodeError::Malformed {
-        event_type: event_type.to_string(),
-        reason: e.to_string(),
-    })
+    minicbor::decode(payload).map_err(|e| DecodeError::Malformed { event_type: event_type.to_string(), reason: e.to_string() })
 }

@@ -97,10 +97,7 @@ impl ServiceId {
         if digits.len() != 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdError::Malformed { kind: "service", value: digits.to_string(), reason: "must be exactly 5 digits" });
         }
-        digits
-            .parse::<u32>()
-            .map(ServiceId)
-            .map_err(|_| IdError::Malformed { kind: "service", value: digits.to_string(), reason: "must be exactly 5 digits" })
+        digits.parse::<u32>().map(ServiceId).map_err(|_| IdError::Malformed { kind: "service", value: digits.to_string(), reason: "must be exactly 5 digits" })
     }
     /// The distribution service code: the first two digits.
     pub fn distribution_code(self) -> u32 {
@@ -141,9 +138,8 @@ impl std::fmt::Display for GroupId {
 impl std::str::FromStr for GroupId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let (service, leaf) = s
-            .split_once('-')
-            .ok_or(IdError::Malformed { kind: "group", value: s.to_string(), reason: "expected SERVICE-LEAF like 01234-0000A" })?;
+        let (service, leaf) =
+            s.split_once('-').ok_or(IdError::Malformed { kind: "group", value: s.to_string(), reason: "expected SERVICE-LEAF like 01234-0000A" })?;
         Ok(GroupId { service: ServiceId::new(service)?, leaf: LeafId::new(leaf)? })
     }
 }

@@ -6,11 +6,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::groups::source_list::{GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
-use crate::groups::types::{CertificateRefusal, CharismaPolicy, ControlMode, CopyRefusal, DeviceKind, DistributionConfig, Favorite, GroupLimits, ListUse, RegistrationRefusal, SharedRefusal, SwitchReason, UsageRules};
+use crate::groups::types::{
+    CertificateRefusal, CharismaPolicy, ControlMode, CopyRefusal, DeviceKind, DistributionConfig, Favorite, GroupLimits, ListUse, RegistrationRefusal,
+    SharedRefusal, SwitchReason, UsageRules,
+};
 use crate::groups::GroupEvent;
 use crate::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, LeafId, PurchaseId, RecorderId, UserId};
 use crate::licensing::crypto::{KeyCheck, LicenseTerms, SealedContentKey, SealedLicense};
-use crate::licensing::events::{AccountOpened, CardEjected, CardInserted, CardIssued, CardLoaded, CardRejected, CardRejection, ChargeDeclined, Charged, ContentIdRecordedOnCard, ContentListed, ContentPlayed, DeclineReason, LicenseIssued, LicenseRevoked, LicenseWrittenToCard, PlayRefused, Refunded, Station, UseCondition, UseDecremented};
+use crate::licensing::events::{
+    AccountOpened, CardEjected, CardInserted, CardIssued, CardLoaded, CardRejected, CardRejection, ChargeDeclined, Charged, ContentIdRecordedOnCard,
+    ContentListed, ContentPlayed, DeclineReason, LicenseIssued, LicenseRevoked, LicenseWrittenToCard, PlayRefused, Refunded, Station, UseCondition,
+    UseDecremented,
+};
 use crate::licensing::LicensingEvent;
 use crate::{Event, Money, Timestamp};
 
@@ -41,18 +48,57 @@ pub fn licensing_events() -> Vec<LicensingEvent> {
     vec![
         AccountOpened { account: account(), expires_at: None, at }.into(),
         CardLoaded { account: account(), amount: Money(500), balance_after: Money(500), at }.into(),
-        Charged { account: account(), purchase: purchase(), content: content.clone(), card: card(), station: kiosk(), amount: Money(120), balance_after: Money(380), at }.into(),
-        ChargeDeclined { account: account(), purchase: purchase(), content: content.clone(), card: card(), station: kiosk(), amount: Money(900), balance: Money(380), reason: DeclineReason::InsufficientFunds, at }.into(),
+        Charged {
+            account: account(),
+            purchase: purchase(),
+            content: content.clone(),
+            card: card(),
+            station: kiosk(),
+            amount: Money(120),
+            balance_after: Money(380),
+            at,
+        }
+        .into(),
+        ChargeDeclined {
+            account: account(),
+            purchase: purchase(),
+            content: content.clone(),
+            card: card(),
+            station: kiosk(),
+            amount: Money(900),
+            balance: Money(380),
+            reason: DeclineReason::InsufficientFunds,
+            at,
+        }
+        .into(),
         Refunded { account: account(), purchase: purchase(), amount: Money(120), balance_after: Money(500), at }.into(),
-        ContentListed { content: content.clone(), price: Money(120), condition: UseCondition { uses: 3, valid_days: Some(30) }, sealed_key: SealedContentKey(vec![9; 48]), at, title: None, file: None }.into(),
+        ContentListed {
+            content: content.clone(),
+            price: Money(120),
+            condition: UseCondition { uses: 3, valid_days: Some(30) },
+            sealed_key: SealedContentKey(vec![9; 48]),
+            at,
+            title: None,
+            file: None,
+        }
+        .into(),
         CardIssued { card: card(), account: account(), expires_at: None, key_check: KeyCheck([5; 32]), at }.into(),
         ContentIdRecordedOnCard { card: card(), account: account(), content: content.clone(), station: kiosk(), at }.into(),
-        LicenseIssued { purchase: purchase(), account: account(), card: card(), content: content.clone(), station: kiosk(), price: Money(120), terms, at }.into(),
+        LicenseIssued { purchase: purchase(), account: account(), card: card(), content: content.clone(), station: kiosk(), price: Money(120), terms, at }
+            .into(),
         LicenseWrittenToCard { card: card(), content: content.clone(), purchase: purchase(), terms, sealed: sealed.clone(), station: kiosk(), at }.into(),
         LicenseRevoked { card: card(), content: content.clone(), purchase: purchase(), at }.into(),
         ContentPlayed { card: card(), account: account(), content: content.clone(), station: Station::player(did("player1")), at }.into(),
         UseDecremented { card: card(), content: content.clone(), terms, sealed, station: Station::player(did("player1")), at }.into(),
-        PlayRefused { card: card(), account: account(), content: content.clone(), station: Station::player(did("player1")), reason: crate::licensing::events::PlayRefusal::NoUsesLeft, at }.into(),
+        PlayRefused {
+            card: card(),
+            account: account(),
+            content: content.clone(),
+            station: Station::player(did("player1")),
+            reason: crate::licensing::events::PlayRefusal::NoUsesLeft,
+            at,
+        }
+        .into(),
         CardInserted { station: kiosk(), card: card(), account: account(), at }.into(),
         CardRejected { station: kiosk(), card: card(), reason: CardRejection::NotGenuine, at }.into(),
         CardEjected { station: kiosk(), card: card(), at }.into(),
@@ -99,7 +145,11 @@ pub fn group_events() -> Vec<GroupEvent> {
         ContentAcquired { device: did("pc1"), content: cid("c2"), source: Some(SourceId::Group(gid())), rules: Some(rules.clone()) },
         ModeChanged { device: did("pd1"), mode: ControlMode::CheckInCheckOut },
         DevicePlayed { device: did("pd1"), content: cid("c1"), source: None, mode: ControlMode::GroupManagement },
-        DevicePlayRefused { device: did("pd1"), content: cid("c1"), reason: crate::groups::types::PlayRefusal::NotInSourceList { source: SourceId::Recorder(rid()) } },
+        DevicePlayRefused {
+            device: did("pd1"),
+            content: cid("c1"),
+            reason: crate::groups::types::PlayRefusal::NotInSourceList { source: SourceId::Recorder(rid()) },
+        },
         ContentCopied { from: did("pc1"), to: did("pd1"), content: cid("c1"), source: None, rules: Some(rules) },
         ContentCheckedOut { device: did("pc1"), to: did("pd1"), content: cid("c1") },
         CopyRefused { from: did("pc1"), to: did("pd1"), content: cid("c1"), reason: CopyRefusal::GroupMismatch { from: Some(gid()), to: None } },
@@ -108,13 +158,21 @@ pub fn group_events() -> Vec<GroupEvent> {
         SharedContentReceived { device: did("pd2"), content: cid("c1"), group: gid(), reliability: 12 },
         SharedContentPlayed { device: did("pd2"), content: cid("c1"), group: gid(), reliability: 12 },
         SharedContentRefused { device: did("pd2"), content: cid("c1"), group: gid(), reason: SharedRefusal::ServiceCodeMismatch { ours: 1, theirs: 2 } },
-        SwitchedToShared { device: did("pd2"), from: cid("c0"), content: cid("c1"), group: gid(), reason: SwitchReason::Reliability { reliability: 12, threshold: 10 } },
+        SwitchedToShared {
+            device: did("pd2"),
+            from: cid("c0"),
+            content: cid("c1"),
+            group: gid(),
+            reason: SwitchReason::Reliability { reliability: 12, threshold: 10 },
+        },
         RadioSettingsChanged { device: did("pd2"), auto_switch: true, reliability_threshold: 100 },
         PlaybackStopped { device: did("pd2") },
         FavoriteRecorded { device: did("pd2"), content: cid("c1"), group: gid() },
         FavoritesUploaded { from: did("pd2"), to: did("pc2"), favorites: vec![fav.clone()] },
         FavoritesForwarded { device: did("pc2"), group: gid(), favorites: vec![fav] },
-        DistributionConfigured { config: DistributionConfig { points_per_purchase: 2, policy: CharismaPolicy::TopN { n: 10 }, points_per_further_purchase: Some(3) } },
+        DistributionConfigured {
+            config: DistributionConfig { points_per_purchase: 2, policy: CharismaPolicy::TopN { n: 10 }, points_per_further_purchase: Some(3) },
+        },
         ReliabilityBumped { group: gid(), content: cid("c1"), purchase: PurchaseId::new("p1").unwrap(), points: 1, reliability: 101, buyer: Some(gid()) },
         CharismaGranted { group: gid(), reliability: 101 },
         CharismaRevoked { group: gid(), reliability: 101 },
@@ -123,4 +181,3 @@ pub fn group_events() -> Vec<GroupEvent> {
         CharismaListSynced { device: did("pd1"), list: vec![gid()] },
     ]
 }
-

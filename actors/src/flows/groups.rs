@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use encore_domain::groups::{
-    copy_content, deregister_device, device_stream, forward_favorites, issue_certificate, merge_lists, register_device,
-    register_user, upload_favorites, Device, DeviceCommand, Distribution, DistributionCommand, GroupCertificate,
-    GroupEvent, GroupLimits, GroupServer, UserGroup, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM,
+    copy_content, deregister_device, device_stream, forward_favorites, issue_certificate, merge_lists, register_device, register_user, upload_favorites,
+    Device, DeviceCommand, Distribution, DistributionCommand, GroupCertificate, GroupEvent, GroupLimits, GroupServer, UserGroup, DISTRIBUTION_STREAM,
+    GROUP_SERVER_STREAM,
 };
 use encore_domain::ids::{ContentId, DeviceId, GroupId, ServiceId, UserId};
 use encore_domain::{Aggregate, Timestamp};

@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use encore_domain::aggregate::StreamEvents;
 use encore_domain::groups::reputation::DistributionError;
-use encore_domain::groups::{
-    device_stream, purchase_into_library, purchase_reputation, Device, Distribution, PurchaseReputation, DISTRIBUTION_STREAM,
-};
+use encore_domain::groups::{device_stream, purchase_into_library, purchase_reputation, Device, Distribution, PurchaseReputation, DISTRIBUTION_STREAM};
 use encore_domain::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use encore_domain::licensing::{
-    account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card,
-    kiosk_buy, player_buy, record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, ContentKey,
-    InsertOutcome, ListingDetails, PlayOutcome, PlayReport, PlayRequest, PurchaseKeys, PurchaseOutcome, PurchaseRequest,
-    PurchaseState, RecordOutcome, RefundOutcome, ReportOutcome, Station, StationKind, StationLog, UseCondition,
+    account_stream, card_stream, content_stream, decide_play, decide_refund, decide_reported_play, eject_card, insert_card, kiosk_buy, player_buy,
+    record_wanted_content, station_stream, Account, Card, CardProof, CatalogueEntry, ContentKey, InsertOutcome, ListingDetails, PlayOutcome, PlayReport,
+    PlayRequest, PurchaseKeys, PurchaseOutcome, PurchaseRequest, PurchaseState, RecordOutcome, RefundOutcome, ReportOutcome, Station, StationKind, StationLog,
+    UseCondition,
 };
 use encore_domain::{Event, Money, Timestamp};
 
@@ -29,7 +27,11 @@ fn plan<T>(outcome: T, decision: encore_domain::aggregate::Decision<Event>, key:
 }
 
 /// Opens an account (with an optional first load).
-pub fn open_account(account: AccountId, expires_at: Option<Timestamp>, initial: Money) -> impl Fn(Arc<Account>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
+pub fn open_account(
+    account: AccountId,
+    expires_at: Option<Timestamp>,
+    initial: Money,
+) -> impl Fn(Arc<Account>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
     move |state, _shared, now| {
         let result = state
             .decide_open(&account, expires_at, initial, now)
@@ -75,7 +77,11 @@ pub fn issue_card(card: CardId, account: AccountId, expires_at: Option<Timestamp
 }
 
 /// Lists a content: its key is sealed under the license server key here.
-pub fn list_content(content: ContentId, price: Money, condition: UseCondition) -> impl Fn(Arc<CatalogueEntry>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
+pub fn list_content(
+    content: ContentId,
+    price: Money,
+    condition: UseCondition,
+) -> impl Fn(Arc<CatalogueEntry>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
     move |state, shared, now| {
         let result = (|| -> Result<Plan<()>, RuntimeError> {
             let key = shared.secrets.content_key(&content);
@@ -89,7 +95,13 @@ pub fn list_content(content: ContentId, price: Money, condition: UseCondition) -
 
 /// Lists a content whose file was encrypted under `key` (a fresh key from the
 /// shell): the key goes into the catalogue sealed, with the title and file.
-pub fn list_content_file(content: ContentId, price: Money, condition: UseCondition, details: ListingDetails, key: Arc<ContentKey>) -> impl Fn(Arc<CatalogueEntry>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
+pub fn list_content_file(
+    content: ContentId,
+    price: Money,
+    condition: UseCondition,
+    details: ListingDetails,
+    key: Arc<ContentKey>,
+) -> impl Fn(Arc<CatalogueEntry>, Arc<Shared>, Timestamp) -> DecideFuture<()> + Send {
     move |state, shared, now| {
         let result = (|| -> Result<Plan<()>, RuntimeError> {
             let sealed = shared.secrets.license_server().seal_content_key(&content, &key)?;
@@ -167,11 +179,19 @@ pub fn purchase(command: PurchaseCommand) -> impl Fn(Arc<Card>, Arc<Shared>, Tim
             let mut decision = widen(decided.decision);
             let bought = matches!(decided.outcome, PurchaseOutcome::Bought { .. });
             if let Some(append) = reputation.append(bought, distribution_version) {
-                decision.appends.push(StreamEvents { stream: append.stream, expected_version: append.expected_version, events: append.events.into_iter().map(Event::from).collect() });
+                decision.appends.push(StreamEvents {
+                    stream: append.stream,
+                    expected_version: append.expected_version,
+                    events: append.events.into_iter().map(Event::from).collect(),
+                });
             }
             let library = device.as_ref().zip(account.group.as_ref()).filter(|_| bought).and_then(|(d, g)| purchase_into_library(d, &request.content, g));
             if let Some(append) = library {
-                decision.appends.push(StreamEvents { stream: append.stream, expected_version: append.expected_version, events: append.events.into_iter().map(Event::from).collect() });
+                decision.appends.push(StreamEvents {
+                    stream: append.stream,
+                    expected_version: append.expected_version,
+                    events: append.events.into_iter().map(Event::from).collect(),
+                });
             }
             let result = PurchaseResult { outcome: decided.outcome, discount_bp: reputation.discount_bp };
             Ok(Plan { outcome: result, decision, key: purchase_key(&request.purchase) })
@@ -198,7 +218,12 @@ pub fn play(request: PlayRequest) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) 
 }
 
 /// A player records a wanted content id on the card (002 claim 5).
-pub fn record_wanted(station: Station, card_id: CardId, proof: CardProof, content: ContentId) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<RecordOutcome> + Send {
+pub fn record_wanted(
+    station: Station,
+    card_id: CardId,
+    proof: CardProof,
+    content: ContentId,
+) -> impl Fn(Arc<Card>, Arc<Shared>, Timestamp) -> DecideFuture<RecordOutcome> + Send {
     move |card, shared, now| {
         let (station, card_id, content) = (station.clone(), card_id.clone(), content.clone());
         Box::pin(async move {

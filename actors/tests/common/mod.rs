@@ -3,7 +3,6 @@
 //! types appended, or the error) with what the step expects.
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -81,42 +80,154 @@ pub fn once(uses: u32) -> UseCondition {
 #[derive(Debug, Clone)]
 pub enum Step {
     AdvanceDays(i64),
-    OpenAccount { account: &'static str, initial: u64, expires_in_days: Option<u32> },
-    Load { account: &'static str, amount: u64 },
-    IssueCard { card: &'static str, account: &'static str },
-    List { content: &'static str, price: u64, uses: u32 },
+    OpenAccount {
+        account: &'static str,
+        initial: u64,
+        expires_in_days: Option<u32>,
+    },
+    Load {
+        account: &'static str,
+        amount: u64,
+    },
+    IssueCard {
+        card: &'static str,
+        account: &'static str,
+    },
+    List {
+        content: &'static str,
+        price: u64,
+        uses: u32,
+    },
     /// Buy from a player; `forged` presents a chip with the wrong key.
-    PlayerBuy { card: &'static str, purchase: &'static str, content: &'static str, forged: bool },
-    Link { account: &'static str, user: &'static str },
-    Insert { kiosk: &'static str, card: &'static str, forged: bool },
-    KioskBuy { kiosk: &'static str, card: &'static str, purchase: &'static str, content: &'static str },
-    Eject { kiosk: &'static str },
-    Play { card: &'static str, content: &'static str, forged: bool },
-    RecordWanted { card: &'static str, content: &'static str },
-    Refund { account: &'static str, purchase: &'static str },
-    RegisterUser { user: &'static str, service: &'static str },
-    ProvisionPc { device: &'static str, recorder: Option<&'static str> },
-    ProvisionPd { device: &'static str },
-    Register { group: &'static str, device: &'static str, via: Option<&'static str> },
-    Deregister { group: &'static str, device: &'static str },
-    IssueCertificate { group: &'static str, pc: &'static str, days: i64 },
+    PlayerBuy {
+        card: &'static str,
+        purchase: &'static str,
+        content: &'static str,
+        forged: bool,
+    },
+    Link {
+        account: &'static str,
+        user: &'static str,
+    },
+    Insert {
+        kiosk: &'static str,
+        card: &'static str,
+        forged: bool,
+    },
+    KioskBuy {
+        kiosk: &'static str,
+        card: &'static str,
+        purchase: &'static str,
+        content: &'static str,
+    },
+    Eject {
+        kiosk: &'static str,
+    },
+    Play {
+        card: &'static str,
+        content: &'static str,
+        forged: bool,
+    },
+    RecordWanted {
+        card: &'static str,
+        content: &'static str,
+    },
+    Refund {
+        account: &'static str,
+        purchase: &'static str,
+    },
+    RegisterUser {
+        user: &'static str,
+        service: &'static str,
+    },
+    ProvisionPc {
+        device: &'static str,
+        recorder: Option<&'static str>,
+    },
+    ProvisionPd {
+        device: &'static str,
+    },
+    Register {
+        group: &'static str,
+        device: &'static str,
+        via: Option<&'static str>,
+    },
+    Deregister {
+        group: &'static str,
+        device: &'static str,
+    },
+    IssueCertificate {
+        group: &'static str,
+        pc: &'static str,
+        days: i64,
+    },
     /// Accept the certificate issued earlier for `from_group`'s PC `pc`.
-    AcceptCertificate { device: &'static str, group: &'static str, pc: &'static str },
-    Merge { a: &'static str, b: &'static str },
-    Rip { pc: &'static str, content: &'static str },
-    Acquire { device: &'static str, content: &'static str, group_source: Option<&'static str>, rules: Option<UsageRules> },
-    SetMode { device: &'static str, mode: ControlMode },
-    DevicePlay { device: &'static str, content: &'static str },
-    Copy { from: &'static str, to: &'static str, content: &'static str },
-    MarkShareable { device: &'static str, content: &'static str },
-    Share { from: &'static str, to: &'static str, content: &'static str },
-    SetRadio { device: &'static str, auto_switch: bool, threshold: u64 },
-    Favorite { device: &'static str },
-    Upload { pd: &'static str, pc: &'static str },
-    Forward { pc: &'static str },
-    Configure { config: DistributionConfig },
-    Reward { group: &'static str, discount_bp: u32 },
-    Sync { device: &'static str },
+    AcceptCertificate {
+        device: &'static str,
+        group: &'static str,
+        pc: &'static str,
+    },
+    Merge {
+        a: &'static str,
+        b: &'static str,
+    },
+    Rip {
+        pc: &'static str,
+        content: &'static str,
+    },
+    Acquire {
+        device: &'static str,
+        content: &'static str,
+        group_source: Option<&'static str>,
+        rules: Option<UsageRules>,
+    },
+    SetMode {
+        device: &'static str,
+        mode: ControlMode,
+    },
+    DevicePlay {
+        device: &'static str,
+        content: &'static str,
+    },
+    Copy {
+        from: &'static str,
+        to: &'static str,
+        content: &'static str,
+    },
+    MarkShareable {
+        device: &'static str,
+        content: &'static str,
+    },
+    Share {
+        from: &'static str,
+        to: &'static str,
+        content: &'static str,
+    },
+    SetRadio {
+        device: &'static str,
+        auto_switch: bool,
+        threshold: u64,
+    },
+    Favorite {
+        device: &'static str,
+    },
+    Upload {
+        pd: &'static str,
+        pc: &'static str,
+    },
+    Forward {
+        pc: &'static str,
+    },
+    Configure {
+        config: DistributionConfig,
+    },
+    Reward {
+        group: &'static str,
+        discount_bp: u32,
+    },
+    Sync {
+        device: &'static str,
+    },
 }
 
 /// What a step must come to: these event types appended, or an error whose text contains this.

@@ -52,7 +52,11 @@ pub enum Command {
         top: Option<u32>,
     },
     /// Register a user with the group management server: a leaf id and a group id.
-    User { user: String, #[arg(long, value_name = "NNNNN")] service: String },
+    User {
+        user: String,
+        #[arg(long, value_name = "NNNNN")]
+        service: String,
+    },
     /// Bring a PC (with --terminal, and --recorder if it rips) or a PD into service.
     Provision {
         device: String,
@@ -64,17 +68,31 @@ pub enum Command {
         recorder: Option<String>,
     },
     /// Give a group a member reward (a discount in basis points, 1-10000).
-    Reward { group: String, #[arg(long)] discount_bp: u32 },
+    Reward {
+        group: String,
+        #[arg(long)]
+        discount_bp: u32,
+    },
 }
 
 #[derive(clap::Subcommand)]
 pub enum AccountCommand {
     /// Open an accounting id with an optional first load.
-    Open { account: String, #[arg(long, default_value_t = 0)] balance: u64, #[arg(long, value_name = "RFC3339")] expires: Option<String> },
+    Open {
+        account: String,
+        #[arg(long, default_value_t = 0)]
+        balance: u64,
+        #[arg(long, value_name = "RFC3339")]
+        expires: Option<String>,
+    },
     /// Show an account's balance and totals.
     Show { account: String },
     /// Link an account to a registered user: its purchases earn the user's group rewards and spend its favorites.
-    Link { account: String, #[arg(long)] user: String },
+    Link {
+        account: String,
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -112,7 +130,15 @@ pub enum ContentCommand {
         title: Option<String>,
     },
     /// List a content without a file (its key is made by the server).
-    List { id: String, #[arg(long)] price: u64, #[arg(long)] uses: u32, #[arg(long, value_name = "DAYS")] valid: Option<u32> },
+    List {
+        id: String,
+        #[arg(long)]
+        price: u64,
+        #[arg(long)]
+        uses: u32,
+        #[arg(long, value_name = "DAYS")]
+        valid: Option<u32>,
+    },
     /// Show the catalogue.
     Show,
 }

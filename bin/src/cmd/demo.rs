@@ -98,9 +98,8 @@ fn table(lines: &[&str]) -> String {
     let numeric = |c: usize| rows[1..].iter().all(|r| r[c].parse::<i64>().is_ok());
     let mut out = String::new();
     for row in &rows {
-        let cells: Vec<String> = (0..columns)
-            .map(|c| if numeric(c) { format!("{:>w$}", row[c], w = width(c)) } else { format!("{:<w$}", row[c], w = width(c)) })
-            .collect();
+        let cells: Vec<String> =
+            (0..columns).map(|c| if numeric(c) { format!("{:>w$}", row[c], w = width(c)) } else { format!("{:<w$}", row[c], w = width(c)) }).collect();
         out.push_str(&format!("{indent}{}\n", cells.join("  ").trim_end()));
     }
     out

@@ -73,7 +73,8 @@ impl Demo {
     }
 
     fn device(&self, device: &str, credential: &str, args: &[&str]) -> Result<String, String> {
-        let mut all = vec!["device".to_string(), "--server".into(), self.base.clone(), "--token".into(), self.token(credential), "--device".into(), device.into()];
+        let mut all =
+            vec!["device".to_string(), "--server".into(), self.base.clone(), "--token".into(), self.token(credential), "--device".into(), device.into()];
         all.extend(args.iter().map(|a| a.to_string()));
         self.run(device, &all)
     }
@@ -107,7 +108,10 @@ impl Demo {
 fn prepare(dir: &Path) -> Result<(), String> {
     if dir.exists() && std::fs::read_dir(dir).map_err(|e| format!("--db {}: {e}", dir.display()))?.next().is_some() {
         if !dir.join(MARKER).is_file() {
-            return Err(format!("--db {} holds something that is not an encore network demo (no {MARKER} marker); choose another directory or empty it", dir.display()));
+            return Err(format!(
+                "--db {} holds something that is not an encore network demo (no {MARKER} marker); choose another directory or empty it",
+                dir.display()
+            ));
         }
         println!("demo: replacing the previous network demo in {}", dir.display());
         for part in PARTS {
@@ -118,7 +122,8 @@ fn prepare(dir: &Path) -> Result<(), String> {
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::write(dir.join(MARKER), "This directory holds `encore demo --network`; the next run replaces it.\n").map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), "This directory holds `encore demo --network`; the next run replaces it.\n")
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     for part in ["cards", "files", "stations"] {
         std::fs::create_dir_all(dir.join(part)).map_err(|e| format!("cannot create {part}: {e}"))?;
     }
@@ -204,7 +209,19 @@ fn story(d: &Demo) -> Result<(), String> {
     d.admin(&["account", "link", "acct-bob", "--user", "bob"])?;
     d.admin(&["card", "issue", "card-alice", "--account", "acct-alice", "--out", &s(&d.card("card-alice"))])?;
     d.admin(&["card", "issue", "card-bob", "--account", "acct-bob", "--out", &s(&d.card("card-bob"))])?;
-    d.admin(&["content", "add", &s(&d.path("files").join("morning-light.raw")), "--id", "song-1", "--price", "300", "--uses", "3", "--title", "Morning Light"])?;
+    d.admin(&[
+        "content",
+        "add",
+        &s(&d.path("files").join("morning-light.raw")),
+        "--id",
+        "song-1",
+        "--price",
+        "300",
+        "--uses",
+        "3",
+        "--title",
+        "Morning Light",
+    ])?;
     d.admin(&["content", "add", &s(&d.path("files").join("radio-days.raw")), "--id", "song-2", "--price", "200", "--uses", "3", "--title", "Radio Days"])?;
     d.admin(&["policy", "--threshold", "0", "--points", "1"])?;
     for (device, kind, terminal) in [("alice-pc", "pc", Some("t-alice")), ("alice-pd", "pd", None), ("bob-pc", "pc", Some("t-bob")), ("bob-pd", "pd", None)] {

@@ -30,11 +30,19 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Register into a group (a PC itself; a PD through its registered PC, with the PC's credential).
-    Register { group: String, #[arg(long, value_name = "PC")] via: Option<String> },
+    Register {
+        group: String,
+        #[arg(long, value_name = "PC")]
+        via: Option<String>,
+    },
     /// Leave a group.
     Deregister { group: String },
     /// A PC issues a group certificate for its recorder id.
-    Certify { group: String, #[arg(long, value_name = "RFC3339")] valid_until: String },
+    Certify {
+        group: String,
+        #[arg(long, value_name = "RFC3339")]
+        valid_until: String,
+    },
     /// The group's certificates (a newly registered PC fetches them, 003 [0252], [0293]).
     Certificates { group: String },
     /// Accept a group certificate by its recorder id (the server supplies the certificate).
@@ -44,7 +52,12 @@ pub enum Command {
     /// Mark a content of a PD's library shareable by radio.
     Shareable { content: String },
     /// A PD's radio settings.
-    Radio { #[arg(long, value_parser = ["on", "off"])] auto_switch: String, #[arg(long)] threshold: u64 },
+    Radio {
+        #[arg(long, value_parser = ["on", "off"])]
+        auto_switch: String,
+        #[arg(long)]
+        threshold: u64,
+    },
     /// Transmit a shareable content by radio; prints the transmission's position for receivers.
     Transmit { content: String },
     /// Receive the transmission at a log position.
@@ -52,7 +65,10 @@ pub enum Command {
     /// The favorite button: records what the PD plays.
     Favorite,
     /// A PD uploads its favorites to a PC of its group.
-    Upload { #[arg(long)] pc: String },
+    Upload {
+        #[arg(long)]
+        pc: String,
+    },
     /// A PC forwards the favorites it holds to the distribution server.
     Forward,
     /// Fetch the group's reliability and the charisma list.
@@ -78,12 +94,18 @@ fn said(answer: Result<Answer<Written>, ClientError>, key: &str) -> Result<Strin
 
 async fn execute(client: &Client, device: &str, key: &str, command: Command) -> Result<(), String> {
     let line = match command {
-        Command::Register { group, via } => format!("registered in {}: {}", printable(&group), said(client.register_device(key, &group, device, via.as_deref()).await, key)?),
+        Command::Register { group, via } => {
+            format!("registered in {}: {}", printable(&group), said(client.register_device(key, &group, device, via.as_deref()).await, key)?)
+        }
         Command::Deregister { group } => format!("left {}: {}", printable(&group), said(client.deregister_device(key, &group, device).await, key)?),
         Command::Certify { group, valid_until } => said(client.issue_certificate(key, &group, device, &valid_until).await, key)?,
         Command::Certificates { group } => {
             let view = client.certificates(&group).await.map_err(|e| explain(&e, None))?.value;
-            let lines: Vec<String> = view.certificates.iter().map(|c| format!("  recorder {} of group {}, valid until {}", printable(&c.recorder), printable(&c.group), c.valid_until)).collect();
+            let lines: Vec<String> = view
+                .certificates
+                .iter()
+                .map(|c| format!("  recorder {} of group {}, valid until {}", printable(&c.recorder), printable(&c.group), c.valid_until))
+                .collect();
             format!("{} certificate(s)\n{}", lines.len(), lines.join("\n"))
         }
         Command::Accept { group, recorder } => said(client.accept_certificate(key, device, &group, &recorder).await, key)?,

@@ -118,7 +118,11 @@ fn card_license(view: &LicenseView) -> Result<encore_card::CardLicense, String> 
     use encore_domain::ids::{ContentId, PurchaseId};
     use encore_domain::licensing::{LicenseTerms, SealedLicense};
     let valid_until = match &view.valid_until {
-        Some(text) => Some(chrono::DateTime::parse_from_rfc3339(text).map(|t| encore_domain::Timestamp::from_micros(t.timestamp_micros())).map_err(|e| format!("license end {text}: {e}"))?),
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| encore_domain::Timestamp::from_micros(t.timestamp_micros()))
+                .map_err(|e| format!("license end {text}: {e}"))?,
+        ),
         None => None,
     };
     Ok(encore_card::CardLicense {
@@ -183,7 +187,12 @@ impl Kiosk {
         if written.value.events.iter().any(|e| e.event_type == "CardRejected") {
             return Err(format!("card {} refused: it is not a genuine, issued, unexpired card", printable(card.card().as_str())));
         }
-        let text = format!("card {} inserted (account {}): {} license(s) on it", printable(card.card().as_str()), printable(card.account().as_str()), card.licenses().count());
+        let text = format!(
+            "card {} inserted (account {}): {} license(s) on it",
+            printable(card.card().as_str()),
+            printable(card.account().as_str()),
+            card.licenses().count()
+        );
         self.card = Some((path.to_path_buf(), card));
         Ok(text)
     }
@@ -232,7 +241,13 @@ impl Kiosk {
                 let view = bought.license.as_ref().ok_or("the server sold a license without handing it over")?;
                 put_on_card(path, view)?;
                 let until = view.valid_until.as_deref().map_or(String::new(), |u| format!(" until {u}"));
-                format!("bought {} for {} (balance {}); license on the card: {} plays{until}", printable(content), bought.price.unwrap_or(0), bought.balance.unwrap_or(0), view.uses_left)
+                format!(
+                    "bought {} for {} (balance {}); license on the card: {} plays{until}",
+                    printable(content),
+                    bought.price.unwrap_or(0),
+                    bought.balance.unwrap_or(0),
+                    view.uses_left
+                )
             }
             "declined" => format!("not bought: {}", bought.reason.as_deref().unwrap_or("declined").replace('-', " ")),
             "card-rejected" => format!("card refused: {}", bought.reason.as_deref().unwrap_or("not genuine").replace('-', " ")),

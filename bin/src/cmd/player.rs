@@ -163,7 +163,10 @@ impl Player {
         if let Ok(bytes) = std::fs::read(&stored) {
             return Ok(bytes);
         }
-        let client = self.client.as_ref().ok_or_else(|| format!("content {} is not in the player's store and there is no --server to fetch it from", printable(content)))?;
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| format!("content {} is not in the player's store and there is no --server to fetch it from", printable(content)))?;
         let bytes = client.content_file(content).await.map_err(|e| explain(&e, None))?;
         std::fs::create_dir_all(&self.store).map_err(|e| format!("{}: {e}", self.store.display()))?;
         write_atomically(&stored, &bytes)?;
@@ -193,7 +196,14 @@ impl Player {
         write_card(card_path, &card).map_err(|e| e.to_string())?;
         self.witness.remember(&card).map_err(|e| e.to_string())?;
         write_atomically(out, &plain)?;
-        println!("played {} from card {}: {} play(s) left; {} bytes written to {}", printable(content), printable(card.card().as_str()), played.terms_after.uses_left, plain.len(), out.display());
+        println!(
+            "played {} from card {}: {} play(s) left; {} bytes written to {}",
+            printable(content),
+            printable(card.card().as_str()),
+            played.terms_after.uses_left,
+            plain.len(),
+            out.display()
+        );
         if self.client.is_some() {
             if let Err(why) = self.sync().await {
                 println!("the play is kept to report later ({why})");
@@ -227,7 +237,13 @@ impl Player {
                 super::kiosk::put_on_card(card_path, view)?;
                 let card = read_card(card_path).map_err(|e| e.to_string())?;
                 self.witness.remember(&card).map_err(|e| e.to_string())?;
-                format!("bought {} for {} (balance {}); license on the card: {} plays", printable(content), bought.price.unwrap_or(0), bought.balance.unwrap_or(0), view.uses_left)
+                format!(
+                    "bought {} for {} (balance {}); license on the card: {} plays",
+                    printable(content),
+                    bought.price.unwrap_or(0),
+                    bought.balance.unwrap_or(0),
+                    view.uses_left
+                )
             }
             (outcome, _) => format!("{}: {}", printable(content), bought.reason.as_deref().unwrap_or(outcome).replace('-', " ")),
         };
@@ -243,12 +259,18 @@ impl Player {
         pending.sort_by(|(_, a), (_, b)| (&a.card, a.generation_after).cmp(&(&b.card, b.generation_after)));
         let (mut recorded, mut refused) = (0, 0);
         for (key, play) in &pending {
-            let body = PlayReportBody { card: play.card.clone(), content: play.content.clone(), played_at: play.played_at.clone(), sealed: play.sealed.clone() };
+            let body =
+                PlayReportBody { card: play.card.clone(), content: play.content.clone(), played_at: play.played_at.clone(), sealed: play.sealed.clone() };
             let answer = client.report_play(key, &self.id, &body).await.map_err(|e| explain(&e, None))?.value;
             match answer.outcome.as_str() {
                 "refused" => {
                     refused += 1;
-                    println!("the play of {} on card {} was not counted: {}", printable(&play.content), printable(&play.card), answer.reason.as_deref().unwrap_or("refused").replace('-', " "));
+                    println!(
+                        "the play of {} on card {} was not counted: {}",
+                        printable(&play.content),
+                        printable(&play.card),
+                        answer.reason.as_deref().unwrap_or("refused").replace('-', " ")
+                    );
                 }
                 _ => recorded += 1,
             }

@@ -566,11 +566,7 @@ impl Staged {
     /// original positions. Anything else is an error.
     fn resolve_retry(&self, appends: &[StreamAppend], known: &[Option<u64>]) -> Result<Appended, AppendError> {
         let events: Vec<(&StreamId, &NewEvent)> = appends.iter().flat_map(|a| a.events.iter().map(move |e| (&a.stream, e))).collect();
-        let (first_known, first_position) = events
-            .iter()
-            .zip(known)
-            .find_map(|((_, e), k)| k.map(|p| (e.event_id, p)))
-            .unwrap_or((EventId::NIL, 0));
+        let (first_known, first_position) = events.iter().zip(known).find_map(|((_, e), k)| k.map(|p| (e.event_id, p))).unwrap_or((EventId::NIL, 0));
         let mut positions = Vec::with_capacity(events.len());
         let mut ranges: Vec<StreamRange> = Vec::new();
         for ((stream, event), position) in events.iter().zip(known) {
@@ -599,9 +595,10 @@ impl Staged {
                 Err(e) => panic!("staged record {position} no longer decodes: {e}"),
             };
         }
-        self.store.read_record(position).map_err(|e| AppendError::Storage { cause: e.to_string() })?.ok_or(AppendError::Storage {
-            cause: format!("event index names position {position} but no record is there"),
-        })
+        self.store
+            .read_record(position)
+            .map_err(|e| AppendError::Storage { cause: e.to_string() })?
+            .ok_or(AppendError::Storage { cause: format!("event index names position {position} but no record is there") })
     }
 
     fn current_version(&self, cache: &VersionCache, stream: &StreamId) -> Result<u64, AppendError> {

@@ -131,8 +131,7 @@ fn create_atomically(path: &Path, options: &LedgerOptions) -> Result<(), OpenErr
     }
     let db = open_db(&staging, options, DBRecoveryMode::TolerateCorruptedTailRecords)?;
     write_identity(&db, &staging)?;
-    Watermark::create(&staging, Head::EMPTY)
-        .map_err(|e| OpenError::WatermarkUnreadable { path: staging.clone(), reason: e.to_string() })?;
+    Watermark::create(&staging, Head::EMPTY).map_err(|e| OpenError::WatermarkUnreadable { path: staging.clone(), reason: e.to_string() })?;
     mark_watermark(&db, &staging)?;
     drop(db);
     // rename(2) replaces an empty directory atomically.
@@ -198,11 +197,7 @@ pub(crate) fn open_db(path: &Path, options: &LedgerOptions, recovery: DBRecovery
     db_opts.set_skip_stats_update_on_db_open(true);
     let cache = Cache::new_lru_cache(options.block_cache_bytes);
     let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
-    let result = if options.read_only {
-        DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false)
-    } else {
-        DB::open_cf_descriptors(&db_opts, path, cfs)
-    };
+    let result = if options.read_only { DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false) } else { DB::open_cf_descriptors(&db_opts, path, cfs) };
     result.map_err(|e| db_error(path, e))
 }
 
@@ -277,14 +272,9 @@ fn recover_head(db: &DB, path: &Path) -> Result<Head, OpenError> {
         return Ok(Head::EMPTY);
     };
     let position = parse_u64(key).unwrap_or(0);
-    let record = Record::decode(value)
-        .map_err(|e| OpenError::DamagedTail { path: path.to_path_buf(), position, reason: e.to_string() })?;
+    let record = Record::decode(value).map_err(|e| OpenError::DamagedTail { path: path.to_path_buf(), position, reason: e.to_string() })?;
     if record.position != position {
-        return Err(OpenError::DamagedTail {
-            path: path.to_path_buf(),
-            position,
-            reason: format!("record claims position {}", record.position),
-        });
+        return Err(OpenError::DamagedTail { path: path.to_path_buf(), position, reason: format!("record claims position {}", record.position) });
     }
     Ok(Head { position, hash: record.hash, recorded_at: record.recorded_at })
 }

@@ -221,11 +221,14 @@ impl Store {
         let cf = Cfs::of(self).records;
         let bytes = self.db.get_cf(cf, position_key(from - 1)).map_err(|e| VerifyError::Storage(e.into_string()))?;
         // The stored hash is the last 32 bytes; record `from - 1` itself is outside the range.
-        Ok(bytes.filter(|b| b.len() >= 32).map(|b| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(&b[b.len() - 32..]);
-            h
-        }).unwrap_or(GENESIS_HASH))
+        Ok(bytes
+            .filter(|b| b.len() >= 32)
+            .map(|b| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(&b[b.len() - 32..]);
+                h
+            })
+            .unwrap_or(GENESIS_HASH))
     }
 
     fn scan_records(&self, from: u64, to: u64, whole: bool, scan: &mut Scan) -> Result<(), VerifyError> {
@@ -313,11 +316,8 @@ impl Store {
             Ok(None) => return disagree(position, "entry names a position with no record".into()),
             Err(_) => return None, // the record scan reports the damaged record itself
         };
-        let matches = if name == CF_EVENT_IDS {
-            key == record.event_id.0
-        } else {
-            parse_stream_index_key(key) == Some((record.stream.as_str(), record.version))
-        };
+        let matches =
+            if name == CF_EVENT_IDS { key == record.event_id.0 } else { parse_stream_index_key(key) == Some((record.stream.as_str(), record.version)) };
         if matches {
             None
         } else {
@@ -381,10 +381,9 @@ impl Store {
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
             let Some(position) = parse_u64(k).filter(|p| *p <= to) else { break };
             if let Ok(record) = Record::decode(v) {
-                for (cf, name, key) in [
-                    (cfs.index, CF_STREAM_INDEX, stream_index_key(&record.stream, record.version)),
-                    (cfs.ids, CF_EVENT_IDS, record.event_id.0.to_vec()),
-                ] {
+                for (cf, name, key) in
+                    [(cfs.index, CF_STREAM_INDEX, stream_index_key(&record.stream, record.version)), (cfs.ids, CF_EVENT_IDS, record.event_id.0.to_vec())]
+                {
                     let stored = self.db.get_cf(cf, &key).map_err(|e| VerifyError::Storage(e.into_string()))?;
                     if stored.as_deref().and_then(parse_u64) != Some(position) {
                         scan.report(position, ProblemKind::IndexDisagrees { index: name, detail: "record has no matching entry".into() });

@@ -2,7 +2,7 @@
 //! itself: [`damage`] alters a closed log on purpose, [`crash`] runs a test as
 //! a child process and kills it with SIGKILL.
 
-mod damage;
 pub mod crash;
+mod damage;
 
 pub use damage::*;

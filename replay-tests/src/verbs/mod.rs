@@ -61,10 +61,8 @@ pub(crate) async fn dispatch(world: &mut World, step: &Step) -> Result<Done, Fai
         "clock" => clock(world, &args),
         "expect" => expect::run(world, &args).await,
         "account" | "load" | "card" | "content" | "kiosk" | "player" | "play" | "refund" => licensing::run(world, &args).await,
-        "user" | "device" | "join" | "leave" | "certificate" | "accept" | "merge" | "copy" | "rip" | "acquire" | "mode"
-        | "shareable" | "radio" | "share" | "favorite" | "upload" | "forward" | "charisma" | "reward" | "sync" | "tamper" => {
-            groups::run(world, &args).await
-        }
+        "user" | "device" | "join" | "leave" | "certificate" | "accept" | "merge" | "copy" | "rip" | "acquire" | "mode" | "shareable" | "radio" | "share"
+        | "favorite" | "upload" | "forward" | "charisma" | "reward" | "sync" | "tamper" => groups::run(world, &args).await,
         other => Err(Usage(format!("unknown command {other:?} (see docs/SCENARIOS.md)")).into()),
     }
 }

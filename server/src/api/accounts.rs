@@ -38,9 +38,12 @@ pub async fn open_account(state: web::Data<AppState>, caller: Caller, req: HttpR
     let expires = body.expires_at.as_deref().map(parse_time).transpose()?;
     let write = Write { req: &req, caller: &caller, route: "POST /v1/accounts".into(), body: &body.0, status: StatusCode::CREATED };
     let name = account.to_string();
-    idempotency::write(&state, write, || state.runtime.open_account(&account, expires, Money(body.initial)), |_, events| {
-        Ok(AccountWritten { account: name.clone(), balance: balance_after(events).unwrap_or(0), events: event_refs(events) })
-    })
+    idempotency::write(
+        &state,
+        write,
+        || state.runtime.open_account(&account, expires, Money(body.initial)),
+        |_, events| Ok(AccountWritten { account: name.clone(), balance: balance_after(events).unwrap_or(0), events: event_refs(events) }),
+    )
     .await
 }
 
@@ -74,15 +77,26 @@ pub async fn get_account(state: web::Data<AppState>, caller: Caller, path: web::
         (status = 404, body = Problem), (status = 412, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/accounts/{account}/loads")]
-pub async fn load_money(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<LoadMoney>) -> Result<HttpResponse, ApiError> {
+pub async fn load_money(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<LoadMoney>,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[])?;
     let account = parse_id(AccountId::new(path.clone()), &path)?;
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/accounts/{account}/loads"), body: &body.0, status: StatusCode::OK };
     let name = account.to_string();
-    idempotency::write(&state, write, || state.runtime.load_money(&account, Money(body.amount)), |value, events| {
-        let balance = balance_after(events).or(value.map(|m| m.0)).unwrap_or(0);
-        Ok(AccountWritten { account: name.clone(), balance, events: event_refs(events) })
-    })
+    idempotency::write(
+        &state,
+        write,
+        || state.runtime.load_money(&account, Money(body.amount)),
+        |value, events| {
+            let balance = balance_after(events).or(value.map(|m| m.0)).unwrap_or(0);
+            Ok(AccountWritten { account: name.clone(), balance, events: event_refs(events) })
+        },
+    )
     .await
 }
 
@@ -93,20 +107,31 @@ pub async fn load_money(state: web::Data<AppState>, caller: Caller, req: HttpReq
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/accounts/{account}/link")]
-pub async fn link_account(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<LinkAccount>) -> Result<HttpResponse, ApiError> {
+pub async fn link_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<LinkAccount>,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[])?;
     let account = parse_id(AccountId::new(path.clone()), &path)?;
     let user = parse_id(UserId::new(body.user.clone()), &body.user)?;
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/accounts/{account}/link"), body: &body.0, status: StatusCode::OK };
     let name = account.to_string();
-    idempotency::write(&state, write, || state.runtime.link_account(&account, &user), |value, events| {
-        let linked = events.iter().find_map(|r| match &r.event {
-            Event::Licensing(LicensingEvent::AccountLinked(e)) => Some(e.group.to_string()),
-            _ => None,
-        });
-        let group = linked.or(value.map(ToString::to_string)).unwrap_or_default();
-        Ok(LinkedView { account: name.clone(), group, events: event_refs(events) })
-    })
+    idempotency::write(
+        &state,
+        write,
+        || state.runtime.link_account(&account, &user),
+        |value, events| {
+            let linked = events.iter().find_map(|r| match &r.event {
+                Event::Licensing(LicensingEvent::AccountLinked(e)) => Some(e.group.to_string()),
+                _ => None,
+            });
+            let group = linked.or(value.map(ToString::to_string)).unwrap_or_default();
+            Ok(LinkedView { account: name.clone(), group, events: event_refs(events) })
+        },
+    )
     .await
 }
 
@@ -117,7 +142,13 @@ pub async fn link_account(state: web::Data<AppState>, caller: Caller, req: HttpR
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/accounts/{account}/refunds")]
-pub async fn refund(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Refund>) -> Result<HttpResponse, ApiError> {
+pub async fn refund(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<Refund>,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[])?;
     let account = parse_id(AccountId::new(path.clone()), &path)?;
     let purchase = parse_id(PurchaseId::new(body.purchase.clone()), &body.purchase)?;

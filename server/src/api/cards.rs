@@ -9,9 +9,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use encore_actors::Recorded;
 use encore_card::{CardFile, CardLicense};
 use encore_domain::ids::{CardId, ContentId, DeviceId};
-use encore_domain::licensing::{
-    ChallengeTicket, ChipResponse, LicensingEvent, PlayRefusal, PlayReport, SealedLicense, Station, TicketAnswer,
-};
+use encore_domain::licensing::{ChallengeTicket, ChipResponse, LicensingEvent, PlayRefusal, PlayReport, SealedLicense, Station, TicketAnswer};
 use encore_domain::Event;
 
 use super::auth::Caller;
@@ -53,7 +51,12 @@ fn ticket_for(state: &AppState, station: &Station, card: &CardId) -> Result<Http
     responses((status = 200, body = TicketView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 #[get("/v1/kiosks/{kiosk}/challenge")]
-pub async fn kiosk_challenge(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, query: web::Query<ChallengeFor>) -> Result<HttpResponse, ApiError> {
+pub async fn kiosk_challenge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ChallengeFor>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
     let card = parse_id(CardId::new(query.card.clone()), &query.card)?;
@@ -64,7 +67,12 @@ pub async fn kiosk_challenge(state: web::Data<AppState>, caller: Caller, path: w
     responses((status = 200, body = TicketView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 #[get("/v1/players/{player}/challenge")]
-pub async fn player_challenge(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, query: web::Query<ChallengeFor>) -> Result<HttpResponse, ApiError> {
+pub async fn player_challenge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ChallengeFor>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let player = parse_id(DeviceId::new(path.clone()), &path)?;
     let card = parse_id(CardId::new(query.card.clone()), &query.card)?;
@@ -125,7 +133,13 @@ fn report_view(events: &[Recorded]) -> PlayReportView {
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/players/{player}/plays")]
-pub async fn report_play(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<PlayReportBody>) -> Result<HttpResponse, ApiError> {
+pub async fn report_play(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<PlayReportBody>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let player = parse_id(DeviceId::new(path.clone()), &path)?;
     let report = PlayReport {

@@ -36,8 +36,13 @@ pub async fn list_content(state: web::Data<AppState>, caller: Caller, req: HttpR
     let content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
     let condition = UseCondition { uses: body.uses, valid_days: body.valid_days };
     let write = Write { req: &req, caller: &caller, route: "POST /v1/contents".into(), body: &body.0, status: StatusCode::CREATED };
-    idempotency::write(&state, write, || state.runtime.list_content(&content, Money(body.price), condition), |_, events| Ok(Written { events: event_refs(events) }))
-        .await
+    idempotency::write(
+        &state,
+        write,
+        || state.runtime.list_content(&content, Money(body.price), condition),
+        |_, events| Ok(Written { events: event_refs(events) }),
+    )
+    .await
 }
 
 /// The content ids the log has listed, caught up on each read from where
@@ -135,7 +140,14 @@ async fn read_file(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/contents/{content}/file")]
-pub async fn upload_content(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, terms: web::Query<ContentFileTerms>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn upload_content(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    terms: web::Query<ContentFileTerms>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[])?;
     let content = parse_id(ContentId::new(path.clone()), &path)?;
     let plain = read_file(payload).await?;
@@ -157,7 +169,11 @@ pub async fn upload_content(state: web::Data<AppState>, caller: Caller, req: Htt
 
 /// A fresh key from the OS, the file encrypted under it and stored: off the
 /// arbiter, since a large file takes a while.
-async fn encrypt_and_store(state: &AppState, content: &ContentId, plain: Vec<u8>) -> Result<(ContentKey, encore_domain::licensing::ContentFile), encore_domain::licensing::CryptoError> {
+async fn encrypt_and_store(
+    state: &AppState,
+    content: &ContentId,
+    plain: Vec<u8>,
+) -> Result<(ContentKey, encore_domain::licensing::ContentFile), encore_domain::licensing::CryptoError> {
     let mut raw = [0u8; 32];
     let failed = || encore_domain::licensing::CryptoError::SealFailed { what: "content file" };
     getrandom::fill(&mut raw).map_err(|_| failed())?;

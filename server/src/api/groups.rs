@@ -47,13 +47,18 @@ pub async fn register_user(state: web::Data<AppState>, caller: Caller, req: Http
     let defaults = GroupLimits::default();
     let limits = GroupLimits { max_pcs: body.max_pcs.unwrap_or(defaults.max_pcs), max_recorders: body.max_recorders.unwrap_or(defaults.max_recorders) };
     let write = Write { req: &req, caller: &caller, route: "POST /v1/users".into(), body: &body.0, status: StatusCode::CREATED };
-    idempotency::write(&state, write, || state.runtime.register_user(&user, service, limits), |_, events| {
-        let group = events.iter().find_map(|r| match &r.event {
-            Event::Groups(GroupEvent::UserRegistered { group, .. }) => Some(group.to_string()),
-            _ => None,
-        });
-        Ok(UserRegisteredView { group, events: event_refs(events) })
-    })
+    idempotency::write(
+        &state,
+        write,
+        || state.runtime.register_user(&user, service, limits),
+        |_, events| {
+            let group = events.iter().find_map(|r| match &r.event {
+                Event::Groups(GroupEvent::UserRegistered { group, .. }) => Some(group.to_string()),
+                _ => None,
+            });
+            Ok(UserRegisteredView { group, events: event_refs(events) })
+        },
+    )
     .await
 }
 
@@ -139,7 +144,13 @@ pub async fn get_device(state: web::Data<AppState>, caller: Caller, path: web::P
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/groups/{group}/devices")]
-pub async fn register_device(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<RegisterDevice>) -> Result<HttpResponse, ApiError> {
+pub async fn register_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<RegisterDevice>,
+) -> Result<HttpResponse, ApiError> {
     // A PC registers itself; a PD is registered through its PC (003 [0244]-[0248]).
     caller.as_station(Role::Device, body.via.as_deref().unwrap_or(&body.device))?;
     let group = group_id(&path)?;
@@ -155,7 +166,12 @@ pub async fn register_device(state: web::Data<AppState>, caller: Caller, req: Ht
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/groups/{group}/devices/{device}/deregister")]
-pub async fn deregister_device(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn deregister_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (group, device) = path.into_inner();
     caller.as_station(Role::Device, &device)?;
     let (group, device) = (group_id(&group)?, device_id(&device)?);
@@ -169,7 +185,13 @@ pub async fn deregister_device(state: web::Data<AppState>, caller: Caller, req: 
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/groups/{group}/certificates")]
-pub async fn issue_certificate(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<IssueCertificate>) -> Result<HttpResponse, ApiError> {
+pub async fn issue_certificate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<IssueCertificate>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &body.pc)?;
     let group = group_id(&path)?;
     let pc = device_id(&body.pc)?;
@@ -217,7 +239,13 @@ pub async fn group_certificates(state: web::Data<AppState>, caller: Caller, path
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/devices/{device}/certificates")]
-pub async fn accept_certificate(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<AcceptCertificate>) -> Result<HttpResponse, ApiError> {
+pub async fn accept_certificate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<AcceptCertificate>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     idempotency::idempotency_key(&req)?;
     let device = device_id(&path)?;
@@ -236,10 +264,10 @@ pub async fn accept_certificate(state: web::Data<AppState>, caller: Caller, req:
 macro_rules! device_action {
     ($name:ident, $route:literal, $doc:literal, |$rt:ident, $device:ident| $call:expr) => {
         #[utoipa::path(post, path = $route, tag = "distribution", description = $doc,
-            params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
-            responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-                (status = 422, body = Problem)),
-            security(("bearer" = [])))]
+                    params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
+                    responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+                        (status = 422, body = Problem)),
+                    security(("bearer" = [])))]
         #[post($route)]
         pub async fn $name(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
             caller.as_station(Role::Device, &path)?;
@@ -252,23 +280,33 @@ macro_rules! device_action {
     };
 }
 
-device_action!(press_favorite, "/v1/devices/{device}/favorites", "The favorite button: records what the PD plays (FavoriteRecorded).",
-    |rt, device| rt.press_favorite(&device));
-device_action!(forward_favorites, "/v1/devices/{device}/favorites/forward", "A PC forwards the favorites it holds to the distribution server.",
-    |rt, device| rt.forward_favorites(&device));
-device_action!(sync_reputation, "/v1/devices/{device}/reputation/sync", "Sends a device its group's reliability and the charisma list.",
-    |rt, device| rt.sync_reputation(&device));
+device_action!(press_favorite, "/v1/devices/{device}/favorites", "The favorite button: records what the PD plays (FavoriteRecorded).", |rt, device| rt
+    .press_favorite(&device));
+device_action!(
+    forward_favorites,
+    "/v1/devices/{device}/favorites/forward",
+    "A PC forwards the favorites it holds to the distribution server.",
+    |rt, device| rt.forward_favorites(&device)
+);
+device_action!(sync_reputation, "/v1/devices/{device}/reputation/sync", "Sends a device its group's reliability and the charisma list.", |rt, device| rt
+    .sync_reputation(&device));
 
 /// A device-scoped write naming one content of its library.
 macro_rules! device_content_action {
     ($name:ident, $route:literal, $doc:literal, |$rt:ident, $device:ident, $content:ident| $call:expr) => {
         #[utoipa::path(post, path = $route, tag = "groups", description = $doc, request_body = DeviceContent,
-            params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
-            responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-                (status = 413, body = Problem), (status = 422, body = Problem)),
-            security(("bearer" = [])))]
+                    params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
+                    responses((status = 200, body = Written), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+                        (status = 413, body = Problem), (status = 422, body = Problem)),
+                    security(("bearer" = [])))]
         #[post($route)]
-        pub async fn $name(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<DeviceContent>) -> Result<HttpResponse, ApiError> {
+        pub async fn $name(
+            state: web::Data<AppState>,
+            caller: Caller,
+            req: HttpRequest,
+            path: web::Path<String>,
+            body: Json<DeviceContent>,
+        ) -> Result<HttpResponse, ApiError> {
             caller.as_station(Role::Device, &path)?;
             let $device = device_id(&path)?;
             let $content = parse_id(ContentId::new(body.content.clone()), &body.content)?;
@@ -280,12 +318,20 @@ macro_rules! device_content_action {
     };
 }
 
-device_content_action!(play_on_device, "/v1/devices/{device}/play", "Plays a content of the device's library under its control mode (DevicePlayed or DevicePlayRefused).",
-    |rt, device, content| rt.play_on_device(&device, &content));
-device_content_action!(mark_shareable, "/v1/devices/{device}/shareable", "A PD marks a content of its library shareable by radio.",
-    |rt, device, content| rt.mark_shareable(&device, &content));
-device_content_action!(transmit, "/v1/devices/{device}/transmit", "A PD transmits a shareable content by radio (ContentShared: its position is what receivers name).",
-    |rt, device, content| async move { rt.transmit(&device, &content).await.map(|sent| sent.map(|_| ())) });
+device_content_action!(
+    play_on_device,
+    "/v1/devices/{device}/play",
+    "Plays a content of the device's library under its control mode (DevicePlayed or DevicePlayRefused).",
+    |rt, device, content| rt.play_on_device(&device, &content)
+);
+device_content_action!(mark_shareable, "/v1/devices/{device}/shareable", "A PD marks a content of its library shareable by radio.", |rt, device, content| rt
+    .mark_shareable(&device, &content));
+device_content_action!(
+    transmit,
+    "/v1/devices/{device}/transmit",
+    "A PD transmits a shareable content by radio (ContentShared: its position is what receivers name).",
+    |rt, device, content| async move { rt.transmit(&device, &content).await.map(|sent| sent.map(|_| ())) }
+);
 
 #[utoipa::path(post, path = "/v1/devices/{device}/radio", tag = "groups", request_body = RadioSettings,
     params(("device" = String, Path), ("Idempotency-Key" = String, Header)),
@@ -293,7 +339,13 @@ device_content_action!(transmit, "/v1/devices/{device}/transmit", "A PD transmit
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/devices/{device}/radio")]
-pub async fn set_radio(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<RadioSettings>) -> Result<HttpResponse, ApiError> {
+pub async fn set_radio(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<RadioSettings>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let device = device_id(&path)?;
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/devices/{device}/radio"), body: &body.0, status: StatusCode::OK };
@@ -306,13 +358,22 @@ pub async fn set_radio(state: web::Data<AppState>, caller: Caller, req: HttpRequ
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/devices/{device}/receive")]
-pub async fn receive(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Receive>) -> Result<HttpResponse, ApiError> {
+pub async fn receive(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<Receive>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let device = device_id(&path)?;
     idempotency::idempotency_key(&req)?; // refused before the log is read
     let ledger = state.runtime.ledger().clone();
     let position = body.position;
-    let record = web::block(move || ledger.read_record(position)).await.map_err(|e| ApiError::internal(e.to_string()))?.map_err(|e| ApiError::internal(e.to_string()))?;
+    let record = web::block(move || ledger.read_record(position))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let not_sent = || ApiError::not_found("no-transmission", &position.to_string());
     let record = record.filter(|r| r.event_type == "ContentShared").ok_or_else(not_sent)?;
     let event = encore_domain::Event::decode_payload(&record.event_type, &record.payload).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -331,7 +392,13 @@ pub async fn receive(state: web::Data<AppState>, caller: Caller, req: HttpReques
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/devices/{device}/favorites/upload")]
-pub async fn upload_favorites(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<UploadFavorites>) -> Result<HttpResponse, ApiError> {
+pub async fn upload_favorites(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<UploadFavorites>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let (pd, pc) = (device_id(&path)?, device_id(&body.pc)?);
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/devices/{pd}/favorites/upload"), body: &body.0, status: StatusCode::OK };
@@ -373,7 +440,12 @@ pub async fn get_distribution(state: web::Data<AppState>, caller: Caller) -> Res
         (status = 412, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/distribution/policy")]
-pub async fn configure_distribution(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: Json<ConfigureDistribution>) -> Result<HttpResponse, ApiError> {
+pub async fn configure_distribution(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: Json<ConfigureDistribution>,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[])?;
     let defaults = DistributionConfig::default();
     let policy = match (body.threshold, body.top_n) {

@@ -35,8 +35,7 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
         .get(IDEMPOTENCY_KEY)
         .ok_or_else(|| ApiError::bad_request("idempotency-key-missing", "a state-changing request needs an Idempotency-Key header"))?;
     let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("bad-idempotency-key", "an Idempotency-Key is 1-255 visible ASCII characters"))
+    key.map(str::to_string).ok_or_else(|| ApiError::bad_request("bad-idempotency-key", "an Idempotency-Key is 1-255 visible ASCII characters"))
 }
 
 /// `If-Match: "N"` (an entity's version, as its `ETag` gave it), if present.

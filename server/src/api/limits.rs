@@ -42,9 +42,13 @@ impl Limiter {
         match windows.get(key) {
             Some((started, count)) if started.elapsed() < WINDOW && *count >= self.per_minute => {
                 let wait = WINDOW.saturating_sub(started.elapsed()).as_secs().max(1);
-                Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-refusals", format!("{} {key}: more than {} {} in a minute; retry in {wait} s", self.what, self.per_minute, self.what))
-                    .with_value(key)
-                    .retry_after(wait))
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-refusals",
+                    format!("{} {key}: more than {} {} in a minute; retry in {wait} s", self.what, self.per_minute, self.what),
+                )
+                .with_value(key)
+                .retry_after(wait))
             }
             _ => Ok(()),
         }

@@ -149,10 +149,7 @@ pub async fn subscribe(state: web::Data<AppState>, caller: Caller, req: HttpRequ
             Err(_) => None,
         }
     });
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", HeaderValue::from_static("no-store")))
-        .streaming(stream))
+    Ok(HttpResponse::Ok().content_type("text/event-stream").insert_header(("Cache-Control", HeaderValue::from_static("no-store"))).streaming(stream))
 }
 
 #[utoipa::path(get, path = "/v1/verify", tag = "log",
@@ -262,7 +259,12 @@ pub async fn usage(state: web::Data<AppState>, caller: Caller, path: web::Path<S
     responses((status = 200, body = ContentUsageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])))]
 #[get("/v1/projections/contents/{content}")]
-pub async fn content_usage(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, query: web::Query<AsOfQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn content_usage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<AsOfQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.allow(&[Role::Auditor])?;
     let content = super::parse_id(encore_domain::ids::ContentId::new(path.clone()), &path)?;
     let projected = project::<UsageHistory>(&state, &query).await?;

@@ -33,9 +33,9 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 use encore_actors::Runtime;
 use encore_domain::ids::IdError;
@@ -165,7 +165,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ops::readyz)
         .service(ops::metrics)
         .service(ops::openapi)
-        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::new(StatusCode::NOT_FOUND, "no-such-route", "no route here; see /openapi.json")) }));
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::new(StatusCode::NOT_FOUND, "no-such-route", "no route here; see /openapi.json"))
+        }));
 }
 
 /// Counts every answer by status class and latency (the `/metrics` route).
@@ -193,7 +195,11 @@ pub async fn limit_request<B: MessageBody>(req: ServiceRequest, next: Next<B>) -
     let refusal = if length.is_some_and(|n| n > limit as u64) {
         Some(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", format!("request bodies here are at most {limit} bytes")))
     } else if header_bytes > MAX_HEADER_BYTES {
-        Some(ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", format!("request headers are at most {MAX_HEADER_BYTES} bytes in all")))
+        Some(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!("request headers are at most {MAX_HEADER_BYTES} bytes in all"),
+        ))
     } else {
         None
     };

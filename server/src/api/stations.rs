@@ -17,10 +17,10 @@ use encore_domain::licensing::{CardRejection, DeclineReason, LicensingEvent, Pur
 use encore_domain::Event;
 
 use super::auth::Caller;
+use super::cards::parse_answer;
 use super::idempotency::{self, event_refs, Write};
 use super::problem::ApiError;
 use super::types::*;
-use super::cards::parse_answer;
 use super::{parse_id, render_time, AppState, Json};
 use crate::deployment::Role;
 
@@ -116,7 +116,13 @@ fn rejection_name(reason: CardRejection) -> &'static str {
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/kiosks/{kiosk}/card")]
-pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<InsertCard>) -> Result<HttpResponse, ApiError> {
+pub async fn insert_card(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<InsertCard>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
     let card = parse_id(CardId::new(body.card.clone()), &body.card)?;
@@ -125,12 +131,17 @@ pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRe
     let write = Write { req: &req, caller: &caller, route: format!("POST /v1/kiosks/{kiosk}/card"), body: &intent, status: StatusCode::OK };
     let station = Station::kiosk(kiosk.clone()).to_string();
     state.limits.card_rejections.check(&station)?;
-    let written = idempotency::write(&state, write, || state.runtime.kiosk_insert_answered(&kiosk, &card, &answer), |_, events| {
-        if events.iter().any(|r| matches!(r.event, Event::Licensing(LicensingEvent::CardRejected(_)))) {
-            state.limits.card_rejections.record(&station);
-        }
-        Ok(Written { events: event_refs(events) })
-    });
+    let written = idempotency::write(
+        &state,
+        write,
+        || state.runtime.kiosk_insert_answered(&kiosk, &card, &answer),
+        |_, events| {
+            if events.iter().any(|r| matches!(r.event, Event::Licensing(LicensingEvent::CardRejected(_)))) {
+                state.limits.card_rejections.record(&station);
+            }
+            Ok(Written { events: event_refs(events) })
+        },
+    );
     written.await
 }
 
@@ -141,7 +152,13 @@ pub async fn insert_card(state: web::Data<AppState>, caller: Caller, req: HttpRe
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/kiosks/{kiosk}/purchases")]
-pub async fn kiosk_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
+pub async fn kiosk_purchase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<Purchase>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Kiosk, &path)?;
     let kiosk = parse_id(DeviceId::new(path.clone()), &path)?;
     buy(&state, &caller, &req, Station::kiosk(kiosk), &body.0).await
@@ -178,7 +195,13 @@ pub async fn eject_card(state: web::Data<AppState>, caller: Caller, req: HttpReq
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 #[post("/v1/players/{player}/purchases")]
-pub async fn player_purchase(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<String>, body: Json<Purchase>) -> Result<HttpResponse, ApiError> {
+pub async fn player_purchase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<Purchase>,
+) -> Result<HttpResponse, ApiError> {
     caller.as_station(Role::Device, &path)?;
     let player = parse_id(DeviceId::new(path.clone()), &path)?;
     buy(&state, &caller, &req, Station::player(player), &body.0).await

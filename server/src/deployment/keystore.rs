@@ -84,13 +84,7 @@ fn parse(bytes: &[u8]) -> Result<Secrets, &'static str> {
         out.copy_from_slice(&body[MAGIC.len() + i * 32..MAGIC.len() + (i + 1) * 32]);
         out
     };
-    Ok(Secrets::new(
-        IssuerSecret::from_bytes(secret(0)),
-        LicenseServerKey::from_bytes(secret(1)),
-        CertificateKey::from_bytes(secret(2)),
-        secret(3),
-        secret(4),
-    ))
+    Ok(Secrets::new(IssuerSecret::from_bytes(secret(0)), LicenseServerKey::from_bytes(secret(1)), CertificateKey::from_bytes(secret(2)), secret(3), secret(4)))
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use encore_server::deployment::{self, credentials, Role};
 use encore_server::api::types::Problem;
+use encore_server::deployment::{self, credentials, Role};
 use encore_server::{Client, ClientError, ServeOptions};
 
 pub struct TestServer {
@@ -31,7 +31,14 @@ pub fn new_deployment(dir: &Path) -> (PathBuf, String) {
 
 impl TestServer {
     pub fn start(data: &Path, operator: &str) -> TestServer {
-        let options = ServeOptions { data: data.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), tls: None, insecure_http: false, workers: Some(2), accept_clock: false };
+        let options = ServeOptions {
+            data: data.to_path_buf(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            insecure_http: false,
+            workers: Some(2),
+            accept_clock: false,
+        };
         TestServer::start_with(options, operator)
     }
 
@@ -94,7 +101,13 @@ pub async fn carried_card(op: &Client, card: &str) -> encore_card::CardFile {
 
 /// A purchase onto `card` at a player, answered by the card.
 #[allow(dead_code)]
-pub async fn buy_at_player(player: &Client, key: &str, station: &str, card: &encore_card::CardFile, content: &str) -> Result<encore_server::client::Answer<encore_server::api::types::PurchaseView>, ClientError> {
+pub async fn buy_at_player(
+    player: &Client,
+    key: &str,
+    station: &str,
+    card: &encore_card::CardFile,
+    content: &str,
+) -> Result<encore_server::client::Answer<encore_server::api::types::PurchaseView>, ClientError> {
     let answer = player.answer_at_player(station, card).await?;
     let body = encore_server::api::types::Purchase { card: card.card().to_string(), content: content.into(), answer };
     player.player_purchase(key, station, &body).await

@@ -330,9 +330,7 @@ fn accept_certificate(
     now: Timestamp,
 ) -> Result<Vec<GroupEvent>, CertificateError> {
     let id = device.require_id().ok_or_else(|| CertificateError::UnknownDevice { recorder: cert.recorder.clone() })?;
-    let refuse = |reason| {
-        Ok(vec![GroupEvent::CertificateRefused { device: id.clone(), group: cert.group.clone(), recorder: cert.recorder.clone(), reason }])
-    };
+    let refuse = |reason| Ok(vec![GroupEvent::CertificateRefused { device: id.clone(), group: cert.group.clone(), recorder: cert.recorder.clone(), reason }]);
     if !device.list_is_intact(secret) {
         return refuse(CertificateRefusal::SourceListRejected);
     }

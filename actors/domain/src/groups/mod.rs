@@ -29,9 +29,9 @@ pub mod types;
 pub mod user_group;
 
 #[cfg(test)]
-mod rules_tests;
-#[cfg(test)]
 mod props_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod test_support;
 
@@ -39,8 +39,7 @@ pub use device::{copy_content, merge_lists, purchase_into_library, Device, Devic
 pub use events::GroupEvent;
 pub use radio::SharedContent;
 pub use reputation::{
-    discounted_price, forward_favorites, purchase_reputation, ranking, upload_favorites, Distribution, DistributionCommand,
-    PurchaseReputation,
+    discounted_price, forward_favorites, purchase_reputation, ranking, upload_favorites, Distribution, DistributionCommand, PurchaseReputation,
 };
 pub use source_list::{CertificateKey, DeviceSecret, GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
 pub use streams::{device_stream, group_stream, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM};

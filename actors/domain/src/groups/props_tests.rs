@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::test_support::*;
-use crate::ids::GroupId;
 use super::*;
 use crate::aggregate::Aggregate;
+use crate::ids::GroupId;
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -1,9 +1,9 @@
 //! One test (or a few) per numbered rule of DOMAIN.md's two group sections.
 
 use super::test_support::*;
-use crate::ids::GroupId;
 use super::*;
 use crate::aggregate::Aggregate;
+use crate::ids::GroupId;
 use crate::money::Money;
 use crate::time::Timestamp;
 
@@ -383,7 +383,12 @@ fn sharing_rule_2_mismatched_service_code_does_not_play() {
     let events = w.on("pd-c", DeviceCommand::ReceiveShared { shared: song.clone() }, T0).unwrap();
     assert_eq!(
         events,
-        vec![GroupEvent::SharedContentRefused { device: did("pd-c"), content: cid("song"), group: song.group.clone(), reason: SharedRefusal::ServiceCodeMismatch { ours: 2, theirs: 1 } }]
+        vec![GroupEvent::SharedContentRefused {
+            device: did("pd-c"),
+            content: cid("song"),
+            group: song.group.clone(),
+            reason: SharedRefusal::ServiceCodeMismatch { ours: 2, theirs: 1 }
+        }]
     );
     assert_eq!(w.device("pd-c").now_playing(), None);
     w.household("dave", "01777", "pc-d", "pd-d");
@@ -420,7 +425,13 @@ fn sharing_rule_2_a_busy_receiver_switches_only_for_auto_switch_reliability_or_c
     let events = receive(&mut w, &song);
     assert_eq!(
         events,
-        vec![GroupEvent::SwitchedToShared { device: did("pd-b"), from: cid("own"), content: cid("song"), group: song.group.clone(), reason: SwitchReason::AutoSwitch }]
+        vec![GroupEvent::SwitchedToShared {
+            device: did("pd-b"),
+            from: cid("own"),
+            content: cid("song"),
+            group: song.group.clone(),
+            reason: SwitchReason::AutoSwitch
+        }]
     );
     assert_eq!(w.device("pd-b").now_playing().unwrap().shared_from, Some(song.group));
 }
@@ -494,7 +505,10 @@ fn sharing_rule_5_a_purchase_through_a_favorite_bumps_the_group_reliability() {
     let mut w = World::default();
     let alice = favorite_at_server(&mut w);
     let events = buy(&mut w, "p1", &alice);
-    assert_eq!(events, vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1, buyer: None }]);
+    assert_eq!(
+        events,
+        vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1, buyer: None }]
+    );
     assert!(buy(&mut w, "p1", &alice).is_empty(), "a retried purchase never bumps twice");
     buy(&mut w, "p2", &alice);
     assert_eq!(w.distribution().reliability_of(&alice), 2);
@@ -548,7 +562,12 @@ fn sharing_rule_6_top_n_mode_grants_and_revokes_as_the_ranking_changes() {
         events.iter().for_each(|e| d.apply(e));
         events
     };
-    step(&mut d, DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::TopN { n: 2 }, points_per_further_purchase: None } });
+    step(
+        &mut d,
+        DistributionCommand::Configure {
+            config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::TopN { n: 2 }, points_per_further_purchase: None },
+        },
+    );
     let (a, b, c) = (gid("01234-00001"), gid("01234-00002"), gid("01234-00003"));
     let favorites = [&a, &b, &c].map(|g| Favorite { content: cid("song"), group: g.clone() }).to_vec();
     d.apply(&GroupEvent::FavoritesForwarded { device: did("pc"), group: a.clone(), favorites });
@@ -562,14 +581,20 @@ fn sharing_rule_6_top_n_mode_grants_and_revokes_as_the_ranking_changes() {
     let events = buy(&mut d, &c);
     assert_eq!(events.len(), 1, "c ties with b but ranks after it by group id: {events:?}");
     let events = buy(&mut d, &c);
-    assert_eq!(&events[1..], &[GroupEvent::CharismaRevoked { group: b.clone(), reliability: 1 }, GroupEvent::CharismaGranted { group: c.clone(), reliability: 2 }]);
+    assert_eq!(
+        &events[1..],
+        &[GroupEvent::CharismaRevoked { group: b.clone(), reliability: 1 }, GroupEvent::CharismaGranted { group: c.clone(), reliability: 2 }]
+    );
     assert_eq!(d.charisma_list().iter().cloned().collect::<Vec<_>>(), vec![a, c]);
 }
 
 #[test]
 fn sharing_rule_7_rewards_go_to_charisma_group_ids_and_discount_later_purchases() {
     let mut w = World::default();
-    w.on_server(DistributionCommand::Configure { config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None } }).unwrap();
+    w.on_server(DistributionCommand::Configure {
+        config: DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None },
+    })
+    .unwrap();
     let alice = favorite_at_server(&mut w);
     let bob = w.device("pd-b").group().cloned().unwrap();
     let refused = w.on_server(DistributionCommand::SetReward { group: alice.clone(), discount_bp: 1000 });
@@ -617,7 +642,17 @@ fn sharing_rule_5_a_purchase_spends_the_buyers_own_uploaded_favorite_and_points_
     assert!(buy_as(&mut w, "p0", &alice, "song").events_if_bought.is_empty(), "a group's purchase does not bump itself");
     // Bob buys through the favorite his PD pressed and his PC forwarded: 1 point (the first listener).
     let first = buy_as(&mut w, "p1", &bob, "song");
-    assert_eq!(first.events_if_bought, vec![GroupEvent::ReliabilityBumped { group: alice.clone(), content: cid("song"), purchase: pid("p1"), points: 1, reliability: 1, buyer: Some(bob.clone()) }]);
+    assert_eq!(
+        first.events_if_bought,
+        vec![GroupEvent::ReliabilityBumped {
+            group: alice.clone(),
+            content: cid("song"),
+            purchase: pid("p1"),
+            points: 1,
+            reliability: 1,
+            buyer: Some(bob.clone())
+        }]
+    );
     // The favorite is spent: Bob's next purchase of the song is not through it.
     assert!(buy_as(&mut w, "p2", &bob, "song").events_if_bought.is_empty());
     // A retried purchase bumps nothing; a decision for a charge that was declined appends nothing.
@@ -627,11 +662,13 @@ fn sharing_rule_5_a_purchase_spends_the_buyers_own_uploaded_favorite_and_points_
     w.household("carol", "01234", "pc-c", "pd-c");
     let carol = w.device("pc-c").group().cloned().unwrap();
     let favorite = Favorite { content: cid("song"), group: alice.clone() };
-    w.commit(crate::aggregate::Decision { appends: vec![crate::aggregate::StreamEvents {
-        stream: crate::groups::DISTRIBUTION_STREAM.to_string(),
-        expected_version: w.distribution().version(),
-        events: vec![GroupEvent::FavoritesForwarded { device: did("pc-c"), group: carol.clone(), favorites: vec![favorite] }],
-    }] });
+    w.commit(crate::aggregate::Decision {
+        appends: vec![crate::aggregate::StreamEvents {
+            stream: crate::groups::DISTRIBUTION_STREAM.to_string(),
+            expected_version: w.distribution().version(),
+            events: vec![GroupEvent::FavoritesForwarded { device: did("pc-c"), group: carol.clone(), favorites: vec![favorite] }],
+        }],
+    });
     let further = buy_as(&mut w, "p3", &carol, "song");
     assert!(matches!(&further.events_if_bought[0], GroupEvent::ReliabilityBumped { points: 2, reliability: 3, .. }), "{:?}", further.events_if_bought);
     assert_eq!(w.distribution().reliability_of(&alice), 3);

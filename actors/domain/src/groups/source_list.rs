@@ -185,7 +185,11 @@ impl std::fmt::Debug for CertificateKey {
 /// Not key material (it is public in the log); shown in hex.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
 #[cbor(transparent)]
-pub struct Mac(#[n(0)] #[cbor(with = "minicbor::bytes")] [u8; 32]);
+pub struct Mac(
+    #[n(0)]
+    #[cbor(with = "minicbor::bytes")]
+    [u8; 32],
+);
 
 impl Mac {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {

@@ -132,7 +132,11 @@ pub const DEFAULT_TOP_N: u32 = 10;
 
 impl Default for DistributionConfig {
     fn default() -> Self {
-        DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: DEFAULT_CHARISMA_THRESHOLD }, points_per_further_purchase: None }
+        DistributionConfig {
+            points_per_purchase: 1,
+            policy: CharismaPolicy::Threshold { threshold: DEFAULT_CHARISMA_THRESHOLD },
+            points_per_further_purchase: None,
+        }
     }
 }
 

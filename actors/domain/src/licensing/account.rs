@@ -16,9 +16,7 @@ use crate::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use crate::money::Money;
 use crate::time::Timestamp;
 
-use super::events::{
-    AccountLinked, AccountOpened, CardLoaded, ChargeDeclined, Charged, DeclineReason, LicensingEvent, Refunded, Station,
-};
+use super::events::{AccountLinked, AccountOpened, CardLoaded, ChargeDeclined, Charged, DeclineReason, LicensingEvent, Refunded, Station};
 
 /// What the account remembers of a charged purchase.
 #[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
@@ -298,10 +296,7 @@ impl Account {
         if self.opened(account).is_none() {
             return Err(RefundError::NotOpen { account: account.clone() });
         }
-        let record = self
-            .charges
-            .get(purchase)
-            .ok_or_else(|| RefundError::NotCharged { account: account.clone(), purchase: purchase.clone() })?;
+        let record = self.charges.get(purchase).ok_or_else(|| RefundError::NotCharged { account: account.clone(), purchase: purchase.clone() })?;
         if self.refunds.contains(purchase) {
             return Ok(RefundOutcome::AlreadyRefunded);
         }
@@ -309,13 +304,7 @@ impl Account {
         let overflow = || RefundError::Overflow { account: account.clone(), purchase: purchase.clone(), amount };
         self.refunded.checked_add(amount).ok_or_else(overflow)?;
         let balance_after = self.balance.checked_add(amount).ok_or_else(overflow)?;
-        Ok(RefundOutcome::Refunded(Refunded {
-            account: account.clone(),
-            purchase: purchase.clone(),
-            amount,
-            balance_after,
-            at: now,
-        }))
+        Ok(RefundOutcome::Refunded(Refunded { account: account.clone(), purchase: purchase.clone(), amount, balance_after, at: now }))
     }
 }
 
@@ -424,10 +413,7 @@ mod tests {
     fn rule_buy_3_charge_refused_when_balance_too_low() {
         let a = opened(99, None);
         let outcome = a.decide_charge(&charge("p1", 100), Timestamp(1)).unwrap();
-        assert!(matches!(
-            outcome,
-            ChargeOutcome::Declined(ChargeDeclined { reason: DeclineReason::InsufficientFunds, balance: Money(99), .. })
-        ));
+        assert!(matches!(outcome, ChargeOutcome::Declined(ChargeDeclined { reason: DeclineReason::InsufficientFunds, balance: Money(99), .. })));
     }
 
     #[test]
@@ -465,10 +451,7 @@ mod tests {
     fn zero_and_overflowing_amounts_are_errors_that_write_nothing() {
         let a = opened(u64::MAX - 1, None);
         assert_eq!(a.decide_load(&acc(), Money(0), Timestamp(1)), Err(LoadError::ZeroAmount { account: acc() }));
-        assert_eq!(
-            a.decide_load(&acc(), Money(2), Timestamp(1)),
-            Err(LoadError::Overflow { account: acc(), balance: Money(u64::MAX - 1), amount: Money(2) })
-        );
+        assert_eq!(a.decide_load(&acc(), Money(2), Timestamp(1)), Err(LoadError::Overflow { account: acc(), balance: Money(u64::MAX - 1), amount: Money(2) }));
         assert_eq!(a.decide_charge(&charge("p1", 0), Timestamp(1)), Err(ChargeError::ZeroAmount { account: acc(), purchase: pid("p1") }));
     }
 
@@ -487,10 +470,7 @@ mod tests {
         let a = opened(5, Some(Timestamp(10)));
         assert!(matches!(a.decide_load(&acc(), Money(1), Timestamp(10)), Err(LoadError::AccountExpired { .. })));
         let fresh = Account::default();
-        assert!(matches!(
-            fresh.decide_open(&acc(), Some(Timestamp(5)), Money(0), Timestamp(5)),
-            Err(OpenAccountError::ExpiryNotInFuture { .. })
-        ));
+        assert!(matches!(fresh.decide_open(&acc(), Some(Timestamp(5)), Money(0), Timestamp(5)), Err(OpenAccountError::ExpiryNotInFuture { .. })));
     }
 
     #[test]
@@ -501,10 +481,7 @@ mod tests {
         assert_eq!(run(&mut a, &refund, Timestamp(2)).unwrap().len(), 1);
         assert!(run(&mut a, &refund, Timestamp(3)).unwrap().is_empty());
         assert_eq!(a.balance, Money(100));
-        assert_eq!(
-            a.decide_refund(&acc(), &pid("p9"), Timestamp(4)),
-            Err(RefundError::NotCharged { account: acc(), purchase: pid("p9") })
-        );
+        assert_eq!(a.decide_refund(&acc(), &pid("p9"), Timestamp(4)), Err(RefundError::NotCharged { account: acc(), purchase: pid("p9") }));
     }
 
     #[derive(Debug, Clone)]

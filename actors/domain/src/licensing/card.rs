@@ -153,9 +153,7 @@ impl Card {
         station: &Station,
         now: Timestamp,
     ) -> Result<CardCheck, CardCheckError> {
-        let reject = |reason| {
-            CardCheck::Rejected(CardRejected { station: station.clone(), card: presented.clone(), reason, at: now })
-        };
+        let reject = |reason| CardCheck::Rejected(CardRejected { station: station.clone(), card: presented.clone(), reason, at: now });
         let Some(info) = self.issued.as_ref() else {
             return Ok(reject(CardRejection::NotIssued));
         };
@@ -200,9 +198,7 @@ impl Aggregate for Card {
 
     fn decide(&self, command: &CardCommand, now: Timestamp) -> Result<Vec<LicensingEvent>, IssueCardError> {
         match command {
-            CardCommand::Issue { card, account, expires_at, key_check } => {
-                self.decide_issue(card, account, *expires_at, *key_check, now)
-            }
+            CardCommand::Issue { card, account, expires_at, key_check } => self.decide_issue(card, account, *expires_at, *key_check, now),
         }
     }
 
@@ -210,12 +206,7 @@ impl Aggregate for Card {
         self.version += 1;
         match event {
             LicensingEvent::CardIssued(e) => {
-                self.issued = Some(IssuedCard {
-                    card: e.card.clone(),
-                    account: e.account.clone(),
-                    expires_at: e.expires_at,
-                    key_check: e.key_check,
-                });
+                self.issued = Some(IssuedCard { card: e.card.clone(), account: e.account.clone(), expires_at: e.expires_at, key_check: e.key_check });
             }
             LicensingEvent::ContentIdRecordedOnCard(e) => {
                 self.requested.insert(e.content.clone());

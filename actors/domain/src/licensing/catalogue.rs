@@ -155,9 +155,7 @@ impl Aggregate for CatalogueEntry {
 
     fn decide(&self, command: &CatalogueCommand, now: Timestamp) -> Result<Vec<LicensingEvent>, ListError> {
         match command {
-            CatalogueCommand::List { content, price, condition, sealed_key } => {
-                self.decide_list(content, *price, *condition, sealed_key, now)
-            }
+            CatalogueCommand::List { content, price, condition, sealed_key } => self.decide_list(content, *price, *condition, sealed_key, now),
         }
     }
 

@@ -121,14 +121,7 @@ impl ChallengeKey {
     }
 
     /// The proof a card's `response` to `ticket` makes, once the ticket is checked at `now`.
-    pub fn proof(
-        &self,
-        ticket: &ChallengeTicket,
-        card: &CardId,
-        station: &Station,
-        response: ChipResponse,
-        now: Timestamp,
-    ) -> Result<CardProof, TicketError> {
+    pub fn proof(&self, ticket: &ChallengeTicket, card: &CardId, station: &Station, response: ChipResponse, now: Timestamp) -> Result<CardProof, TicketError> {
         ticket.check(now)?;
         Ok(CardProof { challenge: self.challenge(ticket, card, station), response })
     }

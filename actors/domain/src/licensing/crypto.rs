@@ -407,9 +407,7 @@ impl LicenseServerKey {
     pub fn seal_content_key(&self, content: &ContentId, key: &ContentKey) -> Result<SealedContentKey, CryptoError> {
         let seal_failed = || CryptoError::SealFailed { what: "content key" };
         let mut siv = self.cipher().ok_or_else(seal_failed)?;
-        siv.encrypt([CONTENT_KEY_DOMAIN, content.as_str().as_bytes()], key.expose_secret())
-            .map(SealedContentKey)
-            .map_err(|_| seal_failed())
+        siv.encrypt([CONTENT_KEY_DOMAIN, content.as_str().as_bytes()], key.expose_secret()).map(SealedContentKey).map_err(|_| seal_failed())
     }
 
     /// Opens a catalogue content key.

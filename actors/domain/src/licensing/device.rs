@@ -48,12 +48,7 @@ fn check_player(log: &StationLog, station: &Station) -> Result<(), PlayerError> 
 
 /// 002 claims 1-2, 10: the player buys a content for the card's accounting id;
 /// the license is written onto the card in the same atomic decision.
-pub fn player_buy(
-    state: PurchaseState<'_>,
-    keys: PurchaseKeys<'_>,
-    request: &PurchaseRequest,
-    now: Timestamp,
-) -> Result<PurchaseDecision, PlayerError> {
+pub fn player_buy(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request: &PurchaseRequest, now: Timestamp) -> Result<PurchaseDecision, PlayerError> {
     check_player(state.station, &request.station)?;
     Ok(decide_purchase(state, keys, request, now)?)
 }

@@ -122,10 +122,10 @@ pub fn insert_card(
         CardCheck::Rejected(rejected) => (InsertOutcome::Rejected(rejected.reason), rejected.into()),
         CardCheck::Genuine(_) => {
             // Genuine implies issued.
-            let account = card.info().map(|c| c.account.clone()).ok_or_else(|| CardCheckError::WrongCardState {
-                presented: presented.clone(),
-                state: presented.clone(),
-            })?;
+            let account = card
+                .info()
+                .map(|c| c.account.clone())
+                .ok_or_else(|| CardCheckError::WrongCardState { presented: presented.clone(), state: presented.clone() })?;
             let inserted = CardInserted { station: station.clone(), card: presented.clone(), account, at: now };
             (InsertOutcome::Accepted, inserted.into())
         }
@@ -139,20 +139,13 @@ pub fn pending_purchases(card: &Card, now: Timestamp) -> BTreeSet<ContentId> {
 }
 
 /// Buys a content onto the card in the kiosk's slot (the all-or-nothing purchase).
-pub fn kiosk_buy(
-    state: PurchaseState<'_>,
-    keys: PurchaseKeys<'_>,
-    request: &PurchaseRequest,
-    now: Timestamp,
-) -> Result<PurchaseDecision, KioskError> {
+pub fn kiosk_buy(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request: &PurchaseRequest, now: Timestamp) -> Result<PurchaseDecision, KioskError> {
     let log = kiosk_log_for(state.station, &request.station)?;
     match &log.inserted {
         None => Err(KioskError::NoCardInserted { station: request.station.clone() }),
-        Some(inserted) if *inserted != request.card => Err(KioskError::OtherCardInserted {
-            station: request.station.clone(),
-            inserted: inserted.clone(),
-            requested: request.card.clone(),
-        }),
+        Some(inserted) if *inserted != request.card => {
+            Err(KioskError::OtherCardInserted { station: request.station.clone(), inserted: inserted.clone(), requested: request.card.clone() })
+        }
         Some(_) => Ok(decide_purchase(state, keys, request, now)?),
     }
 }

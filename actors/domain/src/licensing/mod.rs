@@ -38,27 +38,21 @@ pub mod streams;
 mod tests;
 
 pub use account::{
-    Account, AccountCommand, AccountError, ChargeError, ChargeOutcome, ChargeRecord, ChargeRequest, LinkError, LoadError,
-    OpenAccountError, RefundError, RefundOutcome,
+    Account, AccountCommand, AccountError, ChargeError, ChargeOutcome, ChargeRecord, ChargeRequest, LinkError, LoadError, OpenAccountError, RefundError,
+    RefundOutcome,
 };
 pub use card::{Card, CardCheck, CardCheckError, CardCommand, CardLicense, IssueCardError, IssuedCard};
 pub use catalogue::{CatalogueCommand, CatalogueEntry, ListError, Listing, ListingDetails, MAX_TITLE_CHARS};
+pub use challenge::{ChallengeKey, ChallengeTicket, TicketAnswer, TicketError, TICKET_LIFETIME_MICROS};
 pub use crypto::{
-    verify_card, CardBoundKey, CardChip, CardProof, Challenge, ChipResponse, ContentKey, CryptoError, DeviceKey,
-    IssuerSecret, KeyCheck, License, LicenseServerKey, LicenseTerms, SealedContentKey, SealedLicense,
+    verify_card, CardBoundKey, CardChip, CardProof, Challenge, ChipResponse, ContentKey, CryptoError, DeviceKey, IssuerSecret, KeyCheck, License,
+    LicenseServerKey, LicenseTerms, SealedContentKey, SealedLicense,
 };
 pub use device::{player_buy, record_wanted_content, PlayerError, RecordOutcome};
-pub use events::{
-    CardRejection, ContentFile, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition,
-};
+pub use events::{CardRejection, ContentFile, DeclineReason, LicensingEvent, PlayRefusal, Station, StationKind, UseCondition};
 pub use kiosk::{eject_card, insert_card, kiosk_buy, pending_purchases, InsertOutcome, KioskError, StationLog};
-pub use challenge::{ChallengeKey, ChallengeTicket, TicketAnswer, TicketError, TICKET_LIFETIME_MICROS};
-pub use play::{
-    decide_play, decide_reported_play, PlayDecision, PlayError, PlayOutcome, PlayReport, PlayRequest, ReportDecision,
-    ReportOutcome,
-};
+pub use play::{decide_play, decide_reported_play, PlayDecision, PlayError, PlayOutcome, PlayReport, PlayRequest, ReportDecision, ReportOutcome};
 pub use purchase::{
-    decide_purchase, decide_refund, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseOutcome, PurchaseRefundError,
-    PurchaseRequest, PurchaseState,
+    decide_purchase, decide_refund, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseOutcome, PurchaseRefundError, PurchaseRequest, PurchaseState,
 };
 pub use streams::{account_stream, card_stream, content_stream, station_stream};

@@ -70,13 +70,7 @@ pub fn refusal_for(terms: &LicenseTerms, now: Timestamp) -> Option<PlayRefusal> 
 
 /// Decides a play. Errors are configuration mistakes (wrong state or keys given); every
 /// business refusal is an event.
-pub fn decide_play(
-    card: &Card,
-    station_log: &StationLog,
-    issuer: &IssuerSecret,
-    request: &PlayRequest,
-    now: Timestamp,
-) -> Result<PlayDecision, PlayError> {
+pub fn decide_play(card: &Card, station_log: &StationLog, issuer: &IssuerSecret, request: &PlayRequest, now: Timestamp) -> Result<PlayDecision, PlayError> {
     if !station_log.is_for(&request.station) {
         return Err(PlayError::WrongStationState { station: request.station.clone() });
     }
@@ -120,21 +114,9 @@ pub fn decide_play(
     let terms_after = LicenseTerms { uses_left: license.terms.uses_left - 1, valid_until: license.terms.valid_until };
     let updated = License { content: license.content, terms: terms_after, key: license.key };
     let sealed = bound_key.seal(&request.card, &updated)?;
-    let played = ContentPlayed {
-        card: request.card.clone(),
-        account,
-        content: request.content.clone(),
-        station: request.station.clone(),
-        at: now,
-    };
-    let decremented = UseDecremented {
-        card: request.card.clone(),
-        content: request.content.clone(),
-        terms: terms_after,
-        sealed,
-        station: request.station.clone(),
-        at: now,
-    };
+    let played = ContentPlayed { card: request.card.clone(), account, content: request.content.clone(), station: request.station.clone(), at: now };
+    let decremented =
+        UseDecremented { card: request.card.clone(), content: request.content.clone(), terms: terms_after, sealed, station: request.station.clone(), at: now };
     let appends = vec![append(card_stream(&request.card), card.version, vec![played.into(), decremented.into()])];
     Ok(PlayDecision { outcome: PlayOutcome::Played { terms_after, key: updated.key }, decision: Decision { appends } })
 }

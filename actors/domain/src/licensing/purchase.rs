@@ -59,7 +59,10 @@ pub struct PurchaseRequest {
 /// What the purchase came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PurchaseOutcome {
-    Bought { price: Money, terms: LicenseTerms },
+    Bought {
+        price: Money,
+        terms: LicenseTerms,
+    },
     Declined(DeclineReason),
     CardRejected(CardRejection),
     /// This purchase id was already charged and its license written: nothing new.
@@ -113,12 +116,7 @@ fn nothing(outcome: PurchaseOutcome) -> PurchaseDecision {
 }
 
 /// Decides a purchase. See the module docs for the possible decisions.
-pub fn decide_purchase(
-    state: PurchaseState<'_>,
-    keys: PurchaseKeys<'_>,
-    request: &PurchaseRequest,
-    now: Timestamp,
-) -> Result<PurchaseDecision, PurchaseError> {
+pub fn decide_purchase(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request: &PurchaseRequest, now: Timestamp) -> Result<PurchaseDecision, PurchaseError> {
     if !state.station.is_for(&request.station) {
         return Err(PurchaseError::WrongStationState { station: request.station.clone() });
     }
@@ -130,11 +128,7 @@ pub fn decide_purchase(
             return Ok(PurchaseDecision { outcome: PurchaseOutcome::CardRejected(reason), decision: Decision { appends: vec![stream] } });
         }
     };
-    let listing = state
-        .catalogue
-        .listing
-        .as_ref()
-        .ok_or_else(|| PurchaseError::ContentNotListed { content: request.content.clone() })?;
+    let listing = state.catalogue.listing.as_ref().ok_or_else(|| PurchaseError::ContentNotListed { content: request.content.clone() })?;
     if listing.content != request.content {
         return Err(PurchaseError::WrongCatalogueEntry { content: request.content.clone(), state: listing.content.clone() });
     }
@@ -143,11 +137,7 @@ pub fn decide_purchase(
         return Err(CardCheckError::WrongCardState { presented: request.card.clone(), state: request.card.clone() }.into());
     };
     if state.account.id.as_ref() != Some(&card_info.account) {
-        return Err(PurchaseError::WrongAccountState {
-            card: request.card.clone(),
-            card_account: card_info.account.clone(),
-            state: state.account.id.clone(),
-        });
+        return Err(PurchaseError::WrongAccountState { card: request.card.clone(), card_account: card_info.account.clone(), state: state.account.id.clone() });
     }
     let charge = ChargeRequest {
         account: card_info.account.clone(),
@@ -175,11 +165,7 @@ pub fn decide_purchase(
         ChargeOutcome::AlreadyCharged => return Ok(nothing(PurchaseOutcome::AlreadyDone)),
     };
     let terms = listing.condition.terms_from(now);
-    let license = License {
-        content: request.content.clone(),
-        terms,
-        key: keys.license_server.unseal_content_key(&request.content, &listing.sealed_key)?,
-    };
+    let license = License { content: request.content.clone(), terms, key: keys.license_server.unseal_content_key(&request.content, &listing.sealed_key)? };
     let sealed = device_key.card_bound_key(&request.card)?.seal(&request.card, &license)?;
     let issued = LicenseIssued {
         purchase: request.purchase.clone(),

@@ -118,8 +118,7 @@ impl World {
 
     fn commit_one(&mut self, stream: &str, events: Vec<LicensingEvent>) {
         let expected_version = self.stream(stream).len() as u64;
-        self.commit(Decision { appends: vec![crate::aggregate::StreamEvents { stream: stream.to_string(), expected_version, events }] })
-            .unwrap();
+        self.commit(Decision { appends: vec![crate::aggregate::StreamEvents { stream: stream.to_string(), expected_version, events }] }).unwrap();
     }
 
     /// All or nothing: every expected version is checked before anything is appended.
@@ -147,7 +146,8 @@ impl World {
     }
 
     fn decide_buy_with(&mut self, chip: &CardChip, station: &Station, purchase: &str, n: u32, now: Timestamp) -> Result<PurchaseDecision, PurchaseError> {
-        let request = PurchaseRequest { purchase: pid(purchase), card: chip.card_id().clone(), content: m(n), station: station.clone(), proof: self.proof(chip) };
+        let request =
+            PurchaseRequest { purchase: pid(purchase), card: chip.card_id().clone(), content: m(n), station: station.clone(), proof: self.proof(chip) };
         let (account, catalogue, card, log) = (self.account(), self.catalogue(n), self.card_of(chip.card_id()), self.station(station));
         let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &log };
         decide_purchase(state, PurchaseKeys { issuer: &self.issuer, license_server: &self.server }, &request, now)
@@ -180,11 +180,7 @@ impl World {
 }
 
 fn only_types(decision: &Decision<LicensingEvent>) -> Vec<(String, u64, Vec<&'static str>)> {
-    decision
-        .appends
-        .iter()
-        .map(|a| (a.stream.clone(), a.expected_version, a.events.iter().map(EventCodec::event_type).collect()))
-        .collect()
+    decision.appends.iter().map(|a| (a.stream.clone(), a.expected_version, a.events.iter().map(EventCodec::event_type).collect())).collect()
 }
 
 // ---- Buying a license with a prepaid card -------------------------------------------------
@@ -299,13 +295,11 @@ fn rule_buy_5_player_can_record_a_wanted_content_id_directly() {
     let mut w = World::new();
     let chip = w.chip();
     let proof = w.proof(&chip);
-    let (outcome, decision) =
-        record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
+    let (outcome, decision) = record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
     assert_eq!(outcome, RecordOutcome::Recorded);
     w.commit(decision).unwrap();
     let proof = w.proof(&chip);
-    let (again, decision) =
-        record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
+    let (again, decision) = record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
     assert_eq!((again, decision.is_empty()), (RecordOutcome::AlreadyThere, true));
 }
 
@@ -358,10 +352,7 @@ fn rule_buy_7_retrying_the_same_purchase_never_charges_twice() {
     assert!(again.decision.is_empty());
     assert_eq!(w.account().balance, Money(300));
     // Reusing the id for another content is an error, not a charge.
-    assert!(matches!(
-        w.decide_buy_with(&chip, &kiosk(), "p1", 2, day(2)),
-        Err(PurchaseError::Charge(ChargeError::PurchaseIdConflict { .. }))
-    ));
+    assert!(matches!(w.decide_buy_with(&chip, &kiosk(), "p1", 2, day(2)), Err(PurchaseError::Charge(ChargeError::PurchaseIdConflict { .. }))));
 }
 
 #[test]
@@ -370,10 +361,7 @@ fn refund_pays_back_and_revokes_the_license_in_one_decision() {
     w.buy(&player(), "p1", 1, day(1));
     let (outcome, decision) = decide_refund(&w.account(), &w.card(), &a1(), &pid("p1"), day(2)).unwrap();
     assert!(matches!(outcome, RefundOutcome::Refunded(_)));
-    assert_eq!(
-        only_types(&decision),
-        vec![(account_stream(&a1()), 3, vec!["Refunded"]), (card_stream(&c1()), 3, vec!["LicenseRevoked"])]
-    );
+    assert_eq!(only_types(&decision), vec![(account_stream(&a1()), 3, vec!["Refunded"]), (card_stream(&c1()), 3, vec!["LicenseRevoked"])]);
     w.commit(decision).unwrap();
     assert_eq!(w.account().balance, Money(500));
     assert_eq!(w.play(1, day(3)), PlayOutcome::Refused(PlayRefusal::NotOnCard));
@@ -397,10 +385,7 @@ fn purchase_errors_write_nothing_and_name_the_offending_ids() {
     let catalogue = w.catalogue(1);
     let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &log };
     let keys = PurchaseKeys { issuer: &w.issuer, license_server: &wrong_server };
-    assert_eq!(
-        decide_purchase(state, keys, &request, day(1)),
-        Err(PurchaseError::Crypto(CryptoError::ContentKeyUnreadable { content: m(1) }))
-    );
+    assert_eq!(decide_purchase(state, keys, &request, day(1)), Err(PurchaseError::Crypto(CryptoError::ContentKeyUnreadable { content: m(1) })));
 }
 
 // ---- License cards bound to the card -------------------------------------------------------
@@ -483,10 +468,7 @@ fn rule_card_4_each_play_decrements_reseals_and_overwrites_the_license() {
     assert_ne!(before.sealed, after.sealed);
     let bound = w.issuer.device_key(&c1()).card_bound_key(&c1()).unwrap();
     assert_eq!(bound.unseal(&c1(), &m(1), &after.sealed).unwrap().terms.uses_left, 1);
-    assert_eq!(
-        &w.types_in(&card_stream(&c1()))[3..],
-        &["ContentPlayed", "UseDecremented"]
-    );
+    assert_eq!(&w.types_in(&card_stream(&c1()))[3..], &["ContentPlayed", "UseDecremented"]);
     assert!(matches!(w.play(1, day(3)), PlayOutcome::Played { terms_after: LicenseTerms { uses_left: 0, .. }, .. }));
     assert_eq!(w.play(1, day(4)), PlayOutcome::Refused(PlayRefusal::NoUsesLeft));
     // An exhausted license may be bought again.

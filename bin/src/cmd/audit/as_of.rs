@@ -21,9 +21,7 @@ pub enum Which {
 
 /// Parses an RFC 3339 time into µs since the epoch (clap reports the bad value).
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_micros())
-        .map_err(|e| format!("not an RFC 3339 time such as 2026-01-01T10:00:00Z ({e})"))
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|e| format!("not an RFC 3339 time such as 2026-01-01T10:00:00Z ({e})"))
 }
 
 pub fn run(args: AsOfArgs) -> Result<ExitCode, String> {

@@ -113,13 +113,6 @@ mod tests {
         let stored = rows(&[("a", "1"), ("b", "2"), ("c", "3")]);
         let rebuilt = rows(&[("a", "1"), ("b", "5"), ("d", "4")]);
         let keys: Vec<_> = diff(&stored, &rebuilt).into_iter().map(|d| (d.key, d.stored, d.rebuilt)).collect();
-        assert_eq!(
-            keys,
-            vec![
-                ("b".into(), Some("2".into()), Some("5".into())),
-                ("c".into(), Some("3".into()), None),
-                ("d".into(), None, Some("4".into())),
-            ]
-        );
+        assert_eq!(keys, vec![("b".into(), Some("2".into()), Some("5".into())), ("c".into(), Some("3".into()), None), ("d".into(), None, Some("4".into())),]);
     }
 }
