@@ -19,6 +19,7 @@
 #[cfg(feature = "baseline")]
 pub mod baseline;
 mod error;
+pub mod export;
 pub mod limits;
 mod log;
 mod record;
