@@ -130,15 +130,8 @@ impl ExportWriter {
             return Err(ExportWriteError::Empty);
         }
         let to = self.next - 1;
-        let header = ExportHeader {
-            from: self.from,
-            to,
-            count: to - self.from + 1,
-            prev_hash: self.prev_hash,
-            range_hash: self.running,
-            log_head,
-            log_head_hash,
-        };
+        let header =
+            ExportHeader { from: self.from, to, count: to - self.from + 1, prev_hash: self.prev_hash, range_hash: self.running, log_head, log_head_hash };
         let mut file = encode_header(&header);
         file.extend_from_slice(&self.body);
         let checksum = *blake3::hash(&file).as_bytes();

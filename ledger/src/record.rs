@@ -21,7 +21,8 @@
 #![deny(clippy::indexing_slicing)]
 
 use crate::error::ReadError;
-use crate::types::{EventId, Hash, StreamId};
+use crate::limits::MAX_PAYLOAD_BYTES;
+use crate::types::{validate_event_type, EventId, Hash, StreamId};
 
 /// The record format this build writes and the newest it reads.
 pub const RECORD_FORMAT_VERSION: u8 = 1;
@@ -88,14 +89,24 @@ impl<'a> RecordRef<'a> {
         let position = r.u64()?;
         let stream_len = usize::from(r.u16()?);
         let stream = r.str(stream_len, "stream id")?;
+        // Paired with the checks at the API edge: a stored record holds only
+        // what an append could have written (found by fuzzing: the borrowed
+        // decoder used to accept a stream id the owned one refused).
+        StreamId::check(stream).map_err(|_| DecodeError::BadField("stream id"))?;
         let version = r.u64()?;
         let event_id = EventId(r.array()?);
         let type_len = usize::from(r.u8()?);
         let event_type = r.str(type_len, "event type")?;
+        if !validate_event_type(event_type) {
+            return Err(DecodeError::BadField("event type"));
+        }
         let recorded_at = r.u64()? as i64;
         let correlation_id = EventId(r.array()?);
         let causation_id = EventId(r.array()?);
         let payload_len = r.u32()? as usize;
+        if payload_len > MAX_PAYLOAD_BYTES {
+            return Err(DecodeError::BadField("payload length"));
+        }
         let payload = r.take(payload_len)?;
         let prev_hash: Hash = r.array()?;
         let body_end = r.at;
@@ -460,6 +471,28 @@ mod tests {
             payload,
             prev_hash: [9; 32],
             hash: [0; 32],
+        }
+    }
+
+    /// A record with a valid hash but a field no append could have written
+    /// is refused by both decoders (the fuzzer found the borrowed one
+    /// accepting a stream id with a control character).
+    #[test]
+    fn hash_valid_records_with_fields_no_append_writes_are_refused() {
+        let owned = sample(b"p".to_vec());
+        let big = vec![0; MAX_PAYLOAD_BYTES + 1];
+        for (stream, event_type, payload, field) in [
+            ("card\n1", "Charged", &b"p"[..], "stream id"),
+            ("", "Charged", &b"p"[..], "stream id"),
+            ("card-1", "", &b"p"[..], "event type"),
+            ("card-1", "Char ged", &b"p"[..], "event type"),
+            ("card-1", "Charged", &big[..], "payload length"),
+        ] {
+            let mut r = RecordRef { stream, event_type, payload, ..owned.as_ref() };
+            let mut bytes = Vec::new();
+            r.seal_into(&mut bytes);
+            assert_eq!(RecordRef::decode(&bytes), Err(DecodeError::BadField(field)), "{stream:?} {event_type:?}");
+            assert_eq!(Record::decode(&bytes), Err(DecodeError::BadField(field)));
         }
     }
 

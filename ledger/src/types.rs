@@ -28,6 +28,13 @@ pub enum StreamIdError {
 impl StreamId {
     pub fn new(id: impl Into<String>) -> Result<Self, StreamIdError> {
         let id = id.into();
+        Self::check(&id)?;
+        Ok(StreamId(id))
+    }
+
+    /// Whether `id` is a stream id the log accepts (what `new` checks; the
+    /// record decoder checks it again on every stored record).
+    pub fn check(id: &str) -> Result<(), StreamIdError> {
         if id.is_empty() {
             return Err(StreamIdError::Empty);
         }
@@ -35,9 +42,9 @@ impl StreamId {
             return Err(StreamIdError::TooLong { prefix: id.chars().take(32).collect(), len: id.len() });
         }
         if id.chars().any(char::is_control) {
-            return Err(StreamIdError::ControlCharacter(id));
+            return Err(StreamIdError::ControlCharacter(id.to_string()));
         }
-        Ok(StreamId(id))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {

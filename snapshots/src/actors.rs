@@ -164,4 +164,23 @@ impl ActorState {
     pub fn encode_state(&self) -> Vec<u8> {
         each!(self, |s| s.encode_state())
     }
+
+    /// Decodes a snapshot's state bytes of kind `kind` (an envelope's `kind`);
+    /// `None` for a kind no actor has.
+    pub fn decode_kind(kind: &str, bytes: &[u8]) -> Option<Result<ActorState, String>> {
+        fn of<S: Snapshottable>(bytes: &[u8], wrap: fn(S) -> ActorState) -> Result<ActorState, String> {
+            S::decode_state(bytes).map(wrap)
+        }
+        Some(match kind {
+            k if k == Account::KIND => of(bytes, ActorState::Account),
+            k if k == Card::KIND => of(bytes, ActorState::Card),
+            k if k == CatalogueEntry::KIND => of(bytes, ActorState::Content),
+            k if k == StationLog::KIND => of(bytes, ActorState::Station),
+            k if k == Device::KIND => of(bytes, ActorState::Device),
+            k if k == UserGroup::KIND => of(bytes, ActorState::Group),
+            k if k == GroupServer::KIND => of(bytes, ActorState::GroupServer),
+            k if k == Distribution::KIND => of(bytes, ActorState::Distribution),
+            _ => return None,
+        })
+    }
 }
