@@ -10,23 +10,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use encore_ledger::testing::faults::Tmpfs;
 use encore_server::api::types::OpenAccount;
 use encore_server::deployment;
 use encore_server::Client;
 
 mod common;
 use common::Server;
-
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
 
 fn start(data: &Path) -> Server {
     Server::start(data)
@@ -35,9 +27,7 @@ fn start(data: &Path) -> Server {
 #[test]
 fn a_full_disk_under_serve_answers_503_fails_readiness_and_loses_nothing_acknowledged() {
     let base = tempfile::tempdir().unwrap();
-    let status = Command::new("mount").args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"]).arg(base.path()).status().unwrap();
-    assert!(status.success(), "mounting a tmpfs failed: this test needs root");
-    let mount = Mount(base.path().to_path_buf());
+    let mount = Tmpfs::mount(base.path(), "3m").unwrap();
     let data = base.path().join("data");
     let made = deployment::init(&data, "2026-12-02T00:00:00Z").unwrap();
     let token = deployment::read_token(&made.operator_token()).unwrap();
@@ -63,8 +53,7 @@ fn a_full_disk_under_serve_answers_503_fails_readiness_and_loses_nothing_acknowl
     });
     drop(server);
     assert!(acknowledged > 100, "{acknowledged} loads fit");
-    let status = Command::new("mount").args(["-o", "remount,size=64m"]).arg(base.path()).status().unwrap();
-    assert!(status.success());
+    mount.grow("64m").unwrap();
     let server = start(&data);
     let op = Client::new(&server.base, &token);
     actix_rt::System::new().block_on(async {

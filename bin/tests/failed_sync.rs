@@ -1,6 +1,6 @@
 //! A disk whose syncs fail (EIO), for real: `encore serve` runs with an
-//! LD_PRELOAD shim (`support/fail_sync.c`, compiled by the test with the C
-//! compiler every Rust toolchain links with) that fails fsync and fdatasync
+//! LD_PRELOAD shim (`encore_ledger::testing::faults`, compiled by the test
+//! with the C compiler every Rust toolchain links with) that fails fsync and fdatasync
 //! while a trigger file exists. The write whose sync failed and every later
 //! write answer 503 `log-poisoned`, `/readyz` fails, reads go on; after the
 //! fault is cleared and the server restarted, every write answered 200 is
@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::Command;
 
+use encore_ledger::testing::faults::{build_fail_sync_shim, FAIL_SYNC_TRIGGER_ENV};
 use encore_server::api::types::OpenAccount;
 use encore_server::deployment;
 use encore_server::Client;
@@ -21,7 +21,7 @@ use common::Server;
 
 fn start(data: &Path, shim: Option<(&Path, &Path)>) -> Server {
     match shim {
-        Some((library, trigger)) => Server::start_with(data, &[], &[("LD_PRELOAD", library.as_os_str()), ("ENCORE_FAIL_SYNC_WHEN", trigger.as_os_str())]),
+        Some((library, trigger)) => Server::start_with(data, &[], &[("LD_PRELOAD", library.as_os_str()), (FAIL_SYNC_TRIGGER_ENV, trigger.as_os_str())]),
         None => Server::start(data),
     }
 }
@@ -29,10 +29,7 @@ fn start(data: &Path, shim: Option<(&Path, &Path)>) -> Server {
 #[test]
 fn failed_syncs_poison_the_log_under_serve_and_lose_nothing_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
-    let library = tmp.path().join("libfail_sync.so");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fail_sync.c");
-    let built = Command::new("cc").args(["-shared", "-fPIC", "-O1", "-o"]).arg(&library).arg(&source).arg("-ldl").status().unwrap();
-    assert!(built.success(), "cc could not build the fsync shim");
+    let library = build_fail_sync_shim(tmp.path()).unwrap();
     let trigger = tmp.path().join("fail-syncs-now");
     let data = tmp.path().join("data");
     let made = deployment::init(&data, "2026-12-02T00:00:00Z").unwrap();

@@ -11,30 +11,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
+use encore_ledger::testing::faults::Tmpfs;
 use encore_ledger::{AppendError, ExpectedVersion, Ledger, LedgerOptions};
-
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Mount {
-    let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).status().expect("mount runs");
-    assert!(status.success(), "mounting a tmpfs at {} failed: this test needs root", dir.display());
-    Mount(dir.to_path_buf())
-}
 
 #[test]
 fn a_full_disk_poisons_the_log_and_loses_nothing_acknowledged() {
     let base = tempfile::tempdir().unwrap();
-    let mount = mount_tmpfs(base.path(), "6m");
+    let mount = Tmpfs::mount(base.path(), "6m").unwrap();
     let path = base.path().join("log");
     let payload = vec![7u8; 64 * 1024];
     let mut acknowledged = 0u64;
@@ -62,8 +46,7 @@ fn a_full_disk_poisons_the_log_and_loses_nothing_acknowledged() {
     assert!(acknowledged > 10, "some appends fit before the disk filled ({acknowledged}); {failure}");
     eprintln!("{acknowledged} appends of 64 KiB acknowledged before: {failure}");
     // The fault is cleared: more room, and a restart.
-    let status = Command::new("mount").args(["-o", "remount,size=64m"]).arg(base.path()).status().unwrap();
-    assert!(status.success());
+    mount.grow("64m").unwrap();
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     let records = ledger.read_all(1, 10_000).unwrap();
     assert!(records.len() as u64 >= acknowledged, "every acknowledged append is there ({} of {acknowledged})", records.len());

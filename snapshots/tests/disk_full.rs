@@ -10,7 +10,7 @@
 //! equals a full replay (a snapshot is used or skipped, never believed wrong).
 //! Failed syncs: the same writes in a child process whose fsync and
 //! fdatasync fail with EIO from a moment the test picks (the LD_PRELOAD shim
-//! of bin/tests/support/fail_sync.c), then the same checks without the shim.
+//! of encore_ledger::testing::faults), then the same checks without the shim.
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,24 +19,11 @@ use std::path::Path;
 use std::process::Command;
 
 use encore_domain::licensing::{Account, Card};
+use encore_ledger::testing::faults::{build_fail_sync_shim, Tmpfs, FAIL_SYNC_TRIGGER_ENV};
 use encore_ledger::{Direction, Ledger, LedgerOptions, StreamId};
 use encore_projections::workload::{Workload, WorkloadConfig, Writer};
 use encore_projections::{rebuild, Balances, ProjectionRunner, RunnerOptions, UsageHistory};
 use encore_snapshots::*;
-
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Mount {
-    let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).status().expect("mount runs");
-    assert!(status.success(), "mounting a tmpfs at {} failed: this test needs root", dir.display());
-    Mount(dir.to_path_buf())
-}
 
 /// Fills the file system holding `path` until it is full, then gives back
 /// `leave` bytes, so the next few writes fit and a later one does not.
@@ -132,7 +119,7 @@ fn derived_writes_until_one_fails(ledger: &Ledger, fault: impl FnOnce()) -> (u32
 #[test]
 fn a_full_disk_refuses_snapshots_and_checkpoints_cleanly_and_recovery_still_equals_replay() {
     let base = tempfile::tempdir().unwrap();
-    let mount = mount_tmpfs(base.path(), "24m");
+    let mount = Tmpfs::mount(base.path(), "24m").unwrap();
     let path = base.path().join("log");
     let (head, streams, written, failure) = {
         let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
@@ -152,8 +139,7 @@ fn a_full_disk_refuses_snapshots_and_checkpoints_cleanly_and_recovery_still_equa
     eprintln!("{written} snapshot and checkpoint writes before: {failure}");
     // The fault is cleared: the filler goes, more room, and a restart.
     std::fs::remove_file(base.path().join("filler")).unwrap();
-    let status = Command::new("mount").args(["-o", "remount,size=64m"]).arg(base.path()).status().unwrap();
-    assert!(status.success());
+    mount.grow("64m").unwrap();
     recovery_equals_replay(&path, head.position, &streams);
     drop(mount);
 }
@@ -163,7 +149,7 @@ fn a_full_disk_refuses_snapshots_and_checkpoints_cleanly_and_recovery_still_equa
 #[test]
 fn failed_sync_child() {
     let Some(path) = std::env::var_os("ENCORE_EIO_CHILD_LOG") else { return };
-    let trigger = std::env::var_os("ENCORE_FAIL_SYNC_WHEN").expect("the shim's trigger");
+    let trigger = std::env::var_os(FAIL_SYNC_TRIGGER_ENV).expect("the shim's trigger");
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     let (mut writer, streams) = workload_log(&ledger, 400);
     let head = ledger.head();
@@ -183,15 +169,12 @@ fn failed_sync_child() {
 #[test]
 fn failed_syncs_refuse_snapshots_and_checkpoints_cleanly_and_recovery_still_equals_replay() {
     let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("libfail_sync.so");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bin/tests/support/fail_sync.c");
-    let built = Command::new("cc").args(["-shared", "-fPIC", "-O1", "-o"]).arg(&library).arg(&source).arg("-ldl").status().unwrap();
-    assert!(built.success(), "cc could not build the fsync shim");
+    let library = build_fail_sync_shim(dir.path()).unwrap();
     let path = dir.path().join("log");
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "failed_sync_child", "--nocapture", "--test-threads", "1"])
         .env("ENCORE_EIO_CHILD_LOG", &path)
-        .env("ENCORE_FAIL_SYNC_WHEN", dir.path().join("failing"))
+        .env(FAIL_SYNC_TRIGGER_ENV, dir.path().join("failing"))
         .env("LD_PRELOAD", &library)
         .output()
         .unwrap();
