@@ -1,0 +1,623 @@
+//! Power loss, not only kill -9: a FUSE pass-through over a backing directory
+//! that keeps every byte written since a file's last fsync in memory and
+//! throws it away at a power cut.
+//!
+//! Metadata (lookup, create, mkdir, rename, unlink, rmdir, chmod, readdir,
+//! statfs, fsyncdir) goes straight to the backing directory, as if every
+//! metadata change were journalled at once. File data is not: the first write
+//! (or truncate) after a sync reads the backing file into an overlay, and from
+//! then on reads, writes and the size are served from that overlay until
+//! `fsync`/`fdatasync` writes the whole overlay back, truncates the backing
+//! file to its length and syncs it. [`Mounted::cut`] drops every overlay
+//! unwritten and unmounts: the backing directory is then what a power cut
+//! would have left on the disk.
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsStr};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, UNIX_EPOCH};
+
+use fuser::{
+    BackgroundSession, FileAttr, FileType, Filesystem, MountOption, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
+    ReplyStatfs, ReplyWrite, Request, TimeOrNow, FUSE_ROOT_ID,
+};
+
+/// Attributes and entries are not cached by the kernel: every size it sees
+/// comes from the overlay or the backing file at that moment.
+const TTL: Duration = Duration::ZERO;
+
+/// What the pass-through knows, shared between the session thread and [`Mounted`].
+#[derive(Default)]
+struct State {
+    /// Inode -> its path relative to the backing root (`None` once unlinked or replaced).
+    paths: HashMap<u64, Option<PathBuf>>,
+    /// Relative path -> inode, for the paths currently linked.
+    inodes: HashMap<PathBuf, u64>,
+    next_ino: u64,
+    /// Open backing files by file handle.
+    handles: HashMap<u64, (u64, File)>,
+    next_fh: u64,
+    /// Inode -> the file's whole content since its last sync (the unsynced data).
+    dirty: HashMap<u64, Vec<u8>>,
+    /// Set by the power cut: from then on nothing reaches the backing directory.
+    cut: bool,
+}
+
+/// Counters for a test's report.
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// `fsync` and `fdatasync` calls that reached the file system.
+    pub fsyncs: AtomicU64,
+    /// `write` calls kept in an overlay.
+    pub writes: AtomicU64,
+    /// Bytes dropped by the power cut (unsynced overlays thrown away).
+    pub dropped_bytes: AtomicU64,
+}
+
+/// The FUSE file system: a backing root and the shared state.
+pub struct PowerLossFs {
+    root: PathBuf,
+    state: Arc<Mutex<State>>,
+    stats: Arc<Stats>,
+}
+
+/// A mounted [`PowerLossFs`]: cut the power with [`Mounted::cut`]; dropping it
+/// unmounts cleanly (overlays written back, like a clean shutdown).
+pub struct Mounted {
+    session: Option<BackgroundSession>,
+    state: Arc<Mutex<State>>,
+    stats: Arc<Stats>,
+    root: PathBuf,
+    mountpoint: PathBuf,
+}
+
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> FileType {
+    let t = meta.file_type();
+    if t.is_dir() {
+        FileType::Directory
+    } else if t.is_symlink() {
+        FileType::Symlink
+    } else {
+        FileType::RegularFile
+    }
+}
+
+fn attr_of(ino: u64, meta: &std::fs::Metadata, size: Option<u64>) -> FileAttr {
+    let time = |secs: i64, nsecs: i64| {
+        if secs >= 0 {
+            UNIX_EPOCH + Duration::new(secs.unsigned_abs(), u32::try_from(nsecs).unwrap_or(0))
+        } else {
+            UNIX_EPOCH
+        }
+    };
+    let size = size.unwrap_or(meta.size());
+    FileAttr {
+        ino,
+        size,
+        blocks: size.div_ceil(512),
+        atime: time(meta.atime(), meta.atime_nsec()),
+        mtime: time(meta.mtime(), meta.mtime_nsec()),
+        ctime: time(meta.ctime(), meta.ctime_nsec()),
+        crtime: UNIX_EPOCH,
+        kind: kind_of(meta),
+        perm: u16::try_from(meta.mode() & 0o7777).unwrap_or(0o644),
+        nlink: u32::try_from(meta.nlink()).unwrap_or(1),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        rdev: u32::try_from(meta.rdev()).unwrap_or(0),
+        blksize: 4096,
+        flags: 0,
+    }
+}
+
+impl State {
+    fn path(&self, ino: u64) -> Option<PathBuf> {
+        self.paths.get(&ino).cloned().flatten()
+    }
+
+    /// The inode for a linked relative path, assigning one if it is new.
+    fn ino_for(&mut self, rel: &Path) -> u64 {
+        if let Some(&ino) = self.inodes.get(rel) {
+            return ino;
+        }
+        self.next_ino += 1;
+        let ino = self.next_ino;
+        self.paths.insert(ino, Some(rel.to_path_buf()));
+        self.inodes.insert(rel.to_path_buf(), ino);
+        ino
+    }
+
+    /// Forgets the link at `rel`: its inode keeps its overlay for open handles but has no path.
+    fn unlink_path(&mut self, rel: &Path) {
+        if let Some(ino) = self.inodes.remove(rel) {
+            self.paths.insert(ino, None);
+        }
+    }
+
+    /// Moves every path at or under `from` to `to`.
+    fn rename_paths(&mut self, from: &Path, to: &Path) {
+        let moved: Vec<(PathBuf, u64)> = self.inodes.iter().filter(|(p, _)| p.starts_with(from)).map(|(p, &i)| (p.clone(), i)).collect();
+        for (old, ino) in moved {
+            self.inodes.remove(&old);
+            let new = match old.strip_prefix(from) {
+                Ok(rest) if rest.as_os_str().is_empty() => to.to_path_buf(),
+                Ok(rest) => to.join(rest),
+                Err(_) => continue,
+            };
+            self.paths.insert(ino, Some(new.clone()));
+            self.inodes.insert(new, ino);
+        }
+    }
+}
+
+impl PowerLossFs {
+    /// Mounts a pass-through of `backing` at `mountpoint` (both directories must exist).
+    pub fn mount(backing: &Path, mountpoint: &Path) -> Result<Mounted, String> {
+        let root = backing.canonicalize().map_err(|e| format!("backing directory {}: {e}", backing.display()))?;
+        let mut state = State { next_ino: FUSE_ROOT_ID, next_fh: 0, ..State::default() };
+        state.paths.insert(FUSE_ROOT_ID, Some(PathBuf::new()));
+        state.inodes.insert(PathBuf::new(), FUSE_ROOT_ID);
+        let state = Arc::new(Mutex::new(state));
+        let stats = Arc::new(Stats::default());
+        let fs = PowerLossFs { root: root.clone(), state: Arc::clone(&state), stats: Arc::clone(&stats) };
+        let options = [MountOption::FSName("encore-power-loss".into()), MountOption::RW];
+        let session = fuser::spawn_mount2(fs, mountpoint, &options).map_err(|e| format!("mounting at {}: {e}", mountpoint.display()))?;
+        Ok(Mounted { session: Some(session), state, stats, root, mountpoint: mountpoint.to_path_buf() })
+    }
+
+    fn full(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The attributes of a linked inode, its size from the overlay where there is one.
+    fn attr(&self, st: &State, ino: u64) -> Result<FileAttr, i32> {
+        let rel = st.path(ino).ok_or(libc::ENOENT)?;
+        let meta = std::fs::symlink_metadata(self.full(&rel)).map_err(|e| errno(&e))?;
+        Ok(attr_of(ino, &meta, st.dirty.get(&ino).map(|d| d.len() as u64)))
+    }
+
+    /// The attributes of an open handle's inode (works after unlink too).
+    fn attr_by_handle(&self, st: &State, ino: u64, fh: u64) -> Result<FileAttr, i32> {
+        match st.handles.get(&fh) {
+            Some((_, file)) => {
+                let meta = file.metadata().map_err(|e| errno(&e))?;
+                Ok(attr_of(ino, &meta, st.dirty.get(&ino).map(|d| d.len() as u64)))
+            }
+            None => self.attr(st, ino),
+        }
+    }
+
+    /// The inode's overlay, loaded from the backing file on first use since the last sync.
+    fn overlay<'s>(&self, st: &'s mut State, ino: u64, fh: Option<u64>) -> Result<&'s mut Vec<u8>, i32> {
+        if !st.dirty.contains_key(&ino) {
+            let content = match fh.and_then(|fh| st.handles.get(&fh)) {
+                Some((_, file)) => read_all(file).map_err(|e| errno(&e))?,
+                None => {
+                    let rel = st.path(ino).ok_or(libc::ENOENT)?;
+                    std::fs::read(self.full(&rel)).map_err(|e| errno(&e))?
+                }
+            };
+            st.dirty.insert(ino, content);
+        }
+        st.dirty.get_mut(&ino).ok_or(libc::EIO)
+    }
+
+    /// Opens the backing file for a handle (always read-write: we are the only writer,
+    /// and the overlay is loaded through it).
+    fn open_backing(&self, rel: &Path, flags: i32, create: Option<u32>) -> io::Result<File> {
+        let strip = libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_CREAT | libc::O_EXCL | libc::O_DIRECT;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).custom_flags(flags & !strip);
+        if let Some(mode) = create {
+            options.create(true).mode(mode);
+            if flags & libc::O_EXCL != 0 {
+                options.create_new(true);
+            }
+        }
+        options.open(self.full(rel))
+    }
+}
+
+fn read_all(file: &File) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(file.metadata()?.len()).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    let mut content = vec![0; len];
+    file.read_exact_at(&mut content, 0)?;
+    Ok(content)
+}
+
+/// Writes an overlay to its backing file and syncs it.
+fn write_back(file: &File, content: &[u8], datasync: bool) -> io::Result<()> {
+    file.write_all_at(content, 0)?;
+    file.set_len(content.len() as u64)?;
+    if datasync {
+        file.sync_data()
+    } else {
+        file.sync_all()
+    }
+}
+
+impl Filesystem for PowerLossFs {
+    fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
+        let mut st = lock(&self.state);
+        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let rel = dir.join(name);
+        match std::fs::symlink_metadata(self.full(&rel)) {
+            Ok(meta) => {
+                let ino = st.ino_for(&rel);
+                let size = st.dirty.get(&ino).map(|d| d.len() as u64);
+                reply.entry(&TTL, &attr_of(ino, &meta, size), 0);
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn getattr(&mut self, _req: &Request<'_>, ino: u64, fh: Option<u64>, reply: ReplyAttr) {
+        let st = lock(&self.state);
+        let attr = match fh {
+            Some(fh) => self.attr_by_handle(&st, ino, fh),
+            None => self.attr(&st, ino),
+        };
+        match attr {
+            Ok(attr) => reply.attr(&TTL, &attr),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(
+        &mut self,
+        _req: &Request<'_>,
+        ino: u64,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<TimeOrNow>,
+        _mtime: Option<TimeOrNow>,
+        _ctime: Option<std::time::SystemTime>,
+        fh: Option<u64>,
+        _crtime: Option<std::time::SystemTime>,
+        _chgtime: Option<std::time::SystemTime>,
+        _bkuptime: Option<std::time::SystemTime>,
+        _flags: Option<u32>,
+        reply: ReplyAttr,
+    ) {
+        let mut st = lock(&self.state);
+        if st.cut {
+            return reply.error(libc::EIO);
+        }
+        let rel = st.path(ino);
+        if let (Some(mode), Some(rel)) = (mode, rel.as_ref()) {
+            if let Err(e) = std::fs::set_permissions(self.full(rel), std::fs::Permissions::from_mode(mode)) {
+                return reply.error(errno(&e));
+            }
+        }
+        if let (true, Some(rel)) = (uid.is_some() || gid.is_some(), rel.as_ref()) {
+            if let Err(e) = std::os::unix::fs::chown(self.full(rel), uid, gid) {
+                return reply.error(errno(&e));
+            }
+        }
+        if let Some(size) = size {
+            // A truncate is data: it lives in the overlay until the next sync.
+            match self.overlay(&mut st, ino, fh) {
+                Ok(overlay) => overlay.resize(usize::try_from(size).unwrap_or(usize::MAX), 0),
+                Err(e) => return reply.error(e),
+            }
+        }
+        let attr = match fh {
+            Some(fh) => self.attr_by_handle(&st, ino, fh),
+            None => self.attr(&st, ino),
+        };
+        match attr {
+            Ok(attr) => reply.attr(&TTL, &attr),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mkdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+        let mut st = lock(&self.state);
+        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let rel = dir.join(name);
+        let full = self.full(&rel);
+        let made = std::fs::create_dir(&full)
+            .and_then(|()| std::fs::set_permissions(&full, std::fs::Permissions::from_mode(mode & !umask & 0o7777)))
+            .and_then(|()| std::fs::symlink_metadata(&full));
+        match made {
+            Ok(meta) => {
+                let ino = st.ino_for(&rel);
+                reply.entry(&TTL, &attr_of(ino, &meta, None), 0);
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn unlink(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
+        let mut st = lock(&self.state);
+        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let rel = dir.join(name);
+        match std::fs::remove_file(self.full(&rel)) {
+            Ok(()) => {
+                st.unlink_path(&rel);
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn rmdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
+        let mut st = lock(&self.state);
+        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let rel = dir.join(name);
+        match std::fs::remove_dir(self.full(&rel)) {
+            Ok(()) => {
+                st.unlink_path(&rel);
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn rename(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, newparent: u64, newname: &OsStr, flags: u32, reply: ReplyEmpty) {
+        let mut st = lock(&self.state);
+        if flags != 0 {
+            return reply.error(libc::EINVAL);
+        }
+        let (Some(from_dir), Some(to_dir)) = (st.path(parent), st.path(newparent)) else { return reply.error(libc::ENOENT) };
+        let (from, to) = (from_dir.join(name), to_dir.join(newname));
+        match std::fs::rename(self.full(&from), self.full(&to)) {
+            Ok(()) => {
+                // The replaced file (if any) keeps its inode and overlay for open handles only.
+                st.unlink_path(&to);
+                st.rename_paths(&from, &to);
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn open(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
+        let mut st = lock(&self.state);
+        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        match self.open_backing(&rel, flags, None) {
+            Ok(file) => {
+                st.next_fh += 1;
+                let fh = st.next_fh;
+                st.handles.insert(fh, (ino, file));
+                reply.opened(fh, 0);
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn create(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+        let mut st = lock(&self.state);
+        if st.cut {
+            return reply.error(libc::EIO);
+        }
+        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let rel = dir.join(name);
+        let opened = self.open_backing(&rel, flags, Some(mode & !umask & 0o7777)).and_then(|file| file.metadata().map(|meta| (file, meta)));
+        match opened {
+            Ok((file, meta)) => {
+                let ino = st.ino_for(&rel);
+                let truncating = flags & libc::O_TRUNC != 0;
+                if truncating {
+                    st.dirty.insert(ino, Vec::new());
+                }
+                let size = st.dirty.get(&ino).map(|d| d.len() as u64);
+                st.next_fh += 1;
+                let fh = st.next_fh;
+                st.handles.insert(fh, (ino, file));
+                reply.created(&TTL, &attr_of(ino, &meta, size), 0, fh, 0);
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn read(&mut self, _req: &Request<'_>, ino: u64, fh: u64, offset: i64, size: u32, _flags: i32, _lock: Option<u64>, reply: ReplyData) {
+        let st = lock(&self.state);
+        let start = usize::try_from(offset).unwrap_or(0);
+        if let Some(overlay) = st.dirty.get(&ino) {
+            let from = start.min(overlay.len());
+            let to = start.saturating_add(size as usize).min(overlay.len());
+            return reply.data(&overlay[from..to]);
+        }
+        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(libc::EBADF) };
+        let mut buf = vec![0; size as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file.read_at(&mut buf[filled..], (start + filled) as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return reply.error(errno(&e)),
+            }
+        }
+        reply.data(&buf[..filled]);
+    }
+
+    fn write(&mut self, _req: &Request<'_>, ino: u64, fh: u64, offset: i64, data: &[u8], _wflags: u32, _flags: i32, _lock: Option<u64>, reply: ReplyWrite) {
+        let mut st = lock(&self.state);
+        if st.cut {
+            return reply.error(libc::EIO);
+        }
+        let start = usize::try_from(offset).unwrap_or(0);
+        match self.overlay(&mut st, ino, Some(fh)) {
+            Ok(overlay) => {
+                let end = start + data.len();
+                if overlay.len() < end {
+                    overlay.resize(end, 0);
+                }
+                overlay[start..end].copy_from_slice(data);
+                self.stats.writes.fetch_add(1, Ordering::Relaxed);
+                reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock_owner: u64, reply: ReplyEmpty) {
+        // close(2) does not sync: the overlay stays.
+        reply.ok();
+    }
+
+    fn release(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, _flags: i32, _lock: Option<u64>, _flush: bool, reply: ReplyEmpty) {
+        let mut st = lock(&self.state);
+        st.handles.remove(&fh);
+        reply.ok();
+    }
+
+    fn fsync(&mut self, _req: &Request<'_>, ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
+        let mut st = lock(&self.state);
+        if st.cut {
+            return reply.error(libc::EIO);
+        }
+        self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(libc::EBADF) };
+        let synced = match st.dirty.get(&ino) {
+            Some(content) => write_back(file, content, datasync),
+            None if datasync => file.sync_data(),
+            None => file.sync_all(),
+        };
+        match synced {
+            Ok(()) => {
+                st.dirty.remove(&ino);
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn readdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, mut reply: ReplyDirectory) {
+        let mut st = lock(&self.state);
+        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        let read = match std::fs::read_dir(self.full(&rel)) {
+            Ok(read) => read,
+            Err(e) => return reply.error(errno(&e)),
+        };
+        let mut entries: Vec<(u64, FileType, std::ffi::OsString)> = vec![(ino, FileType::Directory, ".".into()), (ino, FileType::Directory, "..".into())];
+        for entry in read {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => return reply.error(errno(&e)),
+            };
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_dir() => FileType::Directory,
+                Ok(t) if t.is_symlink() => FileType::Symlink,
+                _ => FileType::RegularFile,
+            };
+            let child = st.ino_for(&rel.join(entry.file_name()));
+            entries.push((child, kind, entry.file_name()));
+        }
+        for (i, (child, kind, name)) in entries.into_iter().enumerate().skip(usize::try_from(offset).unwrap_or(0)) {
+            if reply.add(child, (i + 1) as i64, kind, name) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn fsyncdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _datasync: bool, reply: ReplyEmpty) {
+        let st = lock(&self.state);
+        if st.cut {
+            return reply.error(libc::EIO);
+        }
+        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        match File::open(self.full(&rel)).and_then(|dir| dir.sync_all()) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
+        let Ok(path) = CString::new(self.root.as_os_str().as_bytes()) else { return reply.error(libc::EINVAL) };
+        // SAFETY: `path` is a NUL-terminated string and `buf` a properly sized, writable statvfs.
+        let mut buf: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; statvfs only writes into `buf`.
+        if unsafe { libc::statvfs(path.as_ptr(), &mut buf) } != 0 {
+            return reply.error(errno(&io::Error::last_os_error()));
+        }
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        #[allow(clippy::useless_conversion)]
+        reply.statfs(
+            buf.f_blocks.into(),
+            buf.f_bfree.into(),
+            buf.f_bavail.into(),
+            buf.f_files.into(),
+            buf.f_ffree.into(),
+            narrow(buf.f_bsize),
+            narrow(buf.f_namemax),
+            narrow(buf.f_frsize),
+        );
+    }
+
+    fn fallocate(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _offset: i64, _length: i64, _mode: i32, reply: ReplyEmpty) {
+        reply.error(libc::ENOSYS);
+    }
+}
+
+impl Mounted {
+    /// The power cut: every unsynced overlay is thrown away unwritten, nothing
+    /// more reaches the backing directory, and the file system is unmounted.
+    pub fn cut(mut self) {
+        {
+            let mut st = lock(&self.state);
+            st.cut = true;
+            let dropped: usize = st.dirty.values().map(Vec::len).sum();
+            self.stats.dropped_bytes.fetch_add(dropped as u64, Ordering::Relaxed);
+            st.dirty.clear();
+            st.handles.clear();
+        }
+        drop(self.session.take());
+    }
+
+    /// The counters (fsyncs, writes, bytes dropped) of this mount so far.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Where the file system is mounted.
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+}
+
+impl Drop for Mounted {
+    /// A clean unmount: overlays still dirty are written back and synced first.
+    fn drop(&mut self) {
+        if self.session.is_none() {
+            return;
+        }
+        {
+            let mut st = lock(&self.state);
+            let dirty: Vec<(u64, Vec<u8>)> = st.dirty.drain().collect();
+            for (ino, content) in dirty {
+                let written = match st.handles.values().find(|(i, _)| *i == ino) {
+                    Some((_, file)) => write_back(file, &content, false),
+                    None => match st.path(ino) {
+                        Some(rel) => OpenOptions::new().write(true).open(self.root.join(rel)).and_then(|file| write_back(&file, &content, false)),
+                        None => Ok(()),
+                    },
+                };
+                if let Err(e) = written {
+                    eprintln!("power-loss fs: writing back inode {ino} at unmount: {e}");
+                }
+            }
+            st.cut = true;
+        }
+        drop(self.session.take());
+    }
+}
