@@ -47,6 +47,9 @@ struct State {
     dirty: HashMap<u64, Vec<u8>>,
     /// Set by the power cut: from then on nothing reaches the backing directory.
     cut: bool,
+    /// A disk that lies about the files this matches (relative paths): their
+    /// fsync succeeds and writes nothing (the tests' negative control).
+    lies_about: Option<fn(&Path) -> bool>,
 }
 
 /// Counters for a test's report.
@@ -167,8 +170,20 @@ impl State {
 impl PowerLossFs {
     /// Mounts a pass-through of `backing` at `mountpoint` (both directories must exist).
     pub fn mount(backing: &Path, mountpoint: &Path) -> Result<Mounted, String> {
+        Self::mount_with(backing, mountpoint, None)
+    }
+
+    /// Like [`PowerLossFs::mount`], but fsync of the files `lies_about` matches
+    /// (by path relative to the backing root) only pretends: it succeeds and
+    /// keeps their data in memory, so a power cut loses all of it. A negative
+    /// control: a check that passes on this disk proves nothing.
+    pub fn mount_lying(backing: &Path, mountpoint: &Path, lies_about: fn(&Path) -> bool) -> Result<Mounted, String> {
+        Self::mount_with(backing, mountpoint, Some(lies_about))
+    }
+
+    fn mount_with(backing: &Path, mountpoint: &Path, lies_about: Option<fn(&Path) -> bool>) -> Result<Mounted, String> {
         let root = backing.canonicalize().map_err(|e| format!("backing directory {}: {e}", backing.display()))?;
-        let mut state = State { next_ino: FUSE_ROOT_ID, next_fh: 0, ..State::default() };
+        let mut state = State { next_ino: FUSE_ROOT_ID, next_fh: 0, lies_about, ..State::default() };
         state.paths.insert(FUSE_ROOT_ID, Some(PathBuf::new()));
         state.inodes.insert(PathBuf::new(), FUSE_ROOT_ID);
         let state = Arc::new(Mutex::new(state));
@@ -486,6 +501,11 @@ impl Filesystem for PowerLossFs {
             return reply.error(libc::EIO);
         }
         self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        if let (Some(lies), Some(rel)) = (st.lies_about, st.path(ino)) {
+            if lies(&rel) {
+                return reply.ok();
+            }
+        }
         let Some((_, file)) = st.handles.get(&fh) else { return reply.error(libc::EBADF) };
         let synced = match st.dirty.get(&ino) {
             Some(content) => write_back(file, content, datasync),

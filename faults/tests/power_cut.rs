@@ -54,28 +54,35 @@ fn power_cut_child() {
     }
 }
 
-#[test]
-fn power_cut_loses_nothing_acknowledged() {
-    if !Path::new("/dev/fuse").exists() {
-        eprintln!("power-cut test skipped: no /dev/fuse on this machine");
-        return;
-    }
+/// What a run of power cuts saw.
+#[derive(Debug, Default)]
+struct Summary {
+    cuts: u64,
+    acknowledged: usize,
+    fsyncs: u64,
+    dropped: u64,
+    head: u64,
+}
+
+/// Mounts, runs the child, kills it, cuts the power and checks the reopened
+/// ledger, `cuts` times or until `budget` is spent; the first failure is the error.
+fn power_cuts(lying: Option<fn(&Path) -> bool>, cuts: u64, budget: Duration, seed: u64) -> Result<Summary, String> {
     let dir = tempfile::tempdir().unwrap();
     let (backing, mnt) = (dir.path().join("backing"), dir.path().join("mnt"));
     std::fs::create_dir_all(&backing).unwrap();
     std::fs::create_dir_all(&mnt).unwrap();
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
-    eprintln!("power-cut test seed {seed}");
     let mut rng = Rng(seed);
-    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
     let started = Instant::now();
-    let (mut acknowledged, mut fsyncs, mut dropped, mut done) = (0usize, 0u64, 0u64, 0u64);
-    let mut head = 0u64;
+    let mut summary = Summary::default();
     for round in 0..cuts {
         if started.elapsed() > budget {
             break;
         }
-        let mounted = PowerLossFs::mount(&backing, &mnt).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let mounted = match lying {
+            Some(lies) => PowerLossFs::mount_lying(&backing, &mnt, lies),
+            None => PowerLossFs::mount(&backing, &mnt),
+        };
+        let mounted = mounted.unwrap_or_else(|e| panic!("round {round}: {e}"));
         let stats = mounted.stats();
         let log_dir = mnt.join("log");
         let child = Child { test: "power_cut_child", envs: &[(CHILD_ENV, log_dir.as_os_str())] };
@@ -83,7 +90,9 @@ fn power_cut_loses_nothing_acknowledged() {
         let delay = Duration::from_micros(rng.next_u64() % 50_000);
         let killed = child.run_and_kill(|l| l.starts_with("ack "), Duration::from_secs(60), delay);
         mounted.cut();
-        assert!(!killed.ended_before_ready, "round {round}: the child exited before acknowledging anything: {:?}", killed.lines);
+        if killed.ended_before_ready {
+            return Err(format!("round {round}: the child exited before acknowledging anything: {:?}", killed.lines));
+        }
         let acks: Vec<(u128, u64)> = killed
             .lines
             .iter()
@@ -94,25 +103,80 @@ fn power_cut_loses_nothing_acknowledged() {
             .collect();
         let last = acks.iter().map(|&(_, p)| p).max().unwrap_or(0);
         let log = Ledger::open(backing.join("log"), LedgerOptions::default())
-            .unwrap_or_else(|e| panic!("round {round}: the ledger does not reopen after the power cut ({} acks, last {last}): {e:?}", acks.len()));
-        let new_head = log.head().position;
-        assert!(new_head >= last, "round {round}: head {new_head} is behind the last acknowledged position {last}");
-        for &(id, pos) in &acks {
-            let record = log.read_record(pos).unwrap().unwrap_or_else(|| panic!("round {round}: acknowledged position {pos} lost"));
-            assert_eq!(record.event_id.as_u128(), id, "round {round}: position {pos} holds another event");
+            .map_err(|e| format!("round {round}: the ledger does not reopen after the power cut ({} acks, last {last}): {e:?}", acks.len()))?;
+        let head = log.head().position;
+        if head < last {
+            return Err(format!("round {round}: head {head} is behind the last acknowledged position {last}"));
         }
-        let report = log.verify().unwrap();
-        assert!(report.is_intact(), "round {round}: the chain does not verify: {:?}", report.first_problem());
-        drop(log);
-        acknowledged += acks.len();
-        fsyncs += stats.fsyncs.load(Ordering::Relaxed);
-        dropped += stats.dropped_bytes.load(Ordering::Relaxed);
-        head = new_head;
-        done += 1;
+        for &(id, pos) in &acks {
+            match log.read_record(pos) {
+                Ok(Some(record)) if record.event_id.as_u128() == id => {}
+                Ok(Some(_)) => return Err(format!("round {round}: position {pos} holds another event")),
+                Ok(None) => return Err(format!("round {round}: acknowledged position {pos} lost")),
+                Err(e) => return Err(format!("round {round}: reading acknowledged position {pos}: {e:?}")),
+            }
+        }
+        let report = log.verify().map_err(|e| format!("round {round}: verify: {e:?}"))?;
+        if !report.is_intact() {
+            return Err(format!("round {round}: the chain does not verify: {:?}", report.first_problem()));
+        }
+        summary.cuts += 1;
+        summary.acknowledged += acks.len();
+        summary.fsyncs += stats.fsyncs.load(Ordering::Relaxed);
+        summary.dropped += stats.dropped_bytes.load(Ordering::Relaxed);
+        summary.head = head;
     }
     eprintln!(
-        "power-cut test: {done} cuts in {:.1} s, {acknowledged} acknowledged appends all present, head {head}, {fsyncs} fsyncs seen, {dropped} unsynced bytes dropped",
-        started.elapsed().as_secs_f64()
+        "power-cut test{}: {} cuts in {:.1} s, {} acknowledged appends all present, head {}, {} fsyncs seen, {} unsynced bytes dropped",
+        if lying.is_some() { " (lying disk)" } else { "" },
+        summary.cuts,
+        started.elapsed().as_secs_f64(),
+        summary.acknowledged,
+        summary.head,
+        summary.fsyncs,
+        summary.dropped
     );
-    assert!(done > 0, "at least one power cut ran");
+    Ok(summary)
+}
+
+fn fuse_available() -> bool {
+    let there = Path::new("/dev/fuse").exists();
+    if !there {
+        eprintln!("power-cut test skipped: no /dev/fuse on this machine");
+    }
+    there
+}
+
+fn seed() -> u64 {
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("power-cut test seed {seed}");
+    seed
+}
+
+#[test]
+fn power_cut_loses_nothing_acknowledged() {
+    if !fuse_available() {
+        return;
+    }
+    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
+    let summary = power_cuts(None, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
+}
+
+/// The negative controls: on a disk whose fsync lies, the same check fails,
+/// so the test above can see a lost acknowledged append. Lying about every
+/// file loses RocksDB's CURRENT; lying about the write-ahead log only (`*.log`)
+/// loses acknowledged appends from a log that still opens.
+#[test]
+fn a_lying_disk_is_caught() {
+    if !fuse_available() {
+        return;
+    }
+    let controls: [(&str, fn(&Path) -> bool); 2] = [("every file", |_| true), ("the write-ahead log", |p| p.extension().is_some_and(|e| e == "log"))];
+    for (what, lies) in controls {
+        match power_cuts(Some(lies), 5, Duration::from_secs(60), seed()) {
+            Ok(summary) => panic!("five power cuts on a disk that ignores fsync of {what} lost nothing acknowledged: {summary:?}"),
+            Err(e) => eprintln!("a disk lying about {what} is caught, as it must be: {e}"),
+        }
+    }
 }
