@@ -54,6 +54,9 @@ fn power_cut_child() {
     }
 }
 
+/// Which files (relative to the backing root) a lying disk does not sync.
+type Lies = fn(&Path) -> bool;
+
 /// What a run of power cuts saw.
 #[derive(Debug, Default)]
 struct Summary {
@@ -66,7 +69,7 @@ struct Summary {
 
 /// Mounts, runs the child, kills it, cuts the power and checks the reopened
 /// ledger, `cuts` times or until `budget` is spent; the first failure is the error.
-fn power_cuts(lying: Option<fn(&Path) -> bool>, cuts: u64, budget: Duration, seed: u64) -> Result<Summary, String> {
+fn power_cuts(lying: Option<Lies>, cuts: u64, budget: Duration, seed: u64) -> Result<Summary, String> {
     let dir = tempfile::tempdir().unwrap();
     let (backing, mnt) = (dir.path().join("backing"), dir.path().join("mnt"));
     std::fs::create_dir_all(&backing).unwrap();
@@ -172,7 +175,7 @@ fn a_lying_disk_is_caught() {
     if !fuse_available() {
         return;
     }
-    let controls: [(&str, fn(&Path) -> bool); 2] = [("every file", |_| true), ("the write-ahead log", |p| p.extension().is_some_and(|e| e == "log"))];
+    let controls: [(&str, Lies); 2] = [("every file", |_| true), ("the write-ahead log", |p| p.extension().is_some_and(|e| e == "log"))];
     for (what, lies) in controls {
         match power_cuts(Some(lies), 5, Duration::from_secs(60), seed()) {
             Ok(summary) => panic!("five power cuts on a disk that ignores fsync of {what} lost nothing acknowledged: {summary:?}"),
