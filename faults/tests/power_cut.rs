@@ -26,8 +26,9 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The child: writers append one event each to their own stream and print
-/// `ack <event id> <position>` once `append` returned Ok.
+/// The child: writers append a pair of events to two streams atomically and
+/// print `ack <event id> <position of the first> <position of the second>`
+/// once `append` returned Ok (the pair's ids differ in the lowest bit).
 #[test]
 fn power_cut_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
@@ -39,12 +40,15 @@ fn power_cut_child() {
             let log = log.clone();
             std::thread::spawn(move || {
                 for seq in 0u64.. {
-                    let id = (run << 96) | (u128::from(w) << 64) | u128::from(seq);
-                    let event = NewEvent::new(EventId::from_u128(id), "Written", 1_000, format!("{run}/{w}/{seq}").into_bytes());
-                    let append =
-                        vec![StreamAppend { stream: StreamId::new(format!("writer-{w}")).unwrap(), expected: ExpectedVersion::Any, events: vec![event] }];
-                    let a = log.append(append).expect("append");
-                    println!("ack {id} {}", a.positions[0]);
+                    let id = (run << 96) | (u128::from(w) << 64) | (u128::from(seq) << 1);
+                    let event = |part: u128| NewEvent::new(EventId::from_u128(id | part), "Pair", 1_000, format!("{run}/{w}/{seq}/{part}").into_bytes());
+                    let stream = |name: String| StreamId::new(name).unwrap();
+                    let appends = vec![
+                        StreamAppend { stream: stream(format!("left-{}", seq % 3)), expected: ExpectedVersion::Any, events: vec![event(0)] },
+                        StreamAppend { stream: stream(format!("right-{w}")), expected: ExpectedVersion::Any, events: vec![event(1)] },
+                    ];
+                    let a = log.append(appends).expect("append");
+                    println!("ack {id} {} {}", a.positions[0], a.positions[1]);
                 }
             })
         })
@@ -96,27 +100,39 @@ fn power_cuts(lying: Option<Lies>, cuts: u64, budget: Duration, seed: u64) -> Re
         if killed.ended_before_ready {
             return Err(format!("round {round}: the child exited before acknowledging anything: {:?}", killed.lines));
         }
-        let acks: Vec<(u128, u64)> = killed
+        let acks: Vec<(u128, u64, u64)> = killed
             .lines
             .iter()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                (f.len() == 3 && f[0] == "ack").then(|| (f[1].parse().unwrap(), f[2].parse().unwrap()))
+                (f.len() == 4 && f[0] == "ack").then(|| (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()))
             })
             .collect();
-        let last = acks.iter().map(|&(_, p)| p).max().unwrap_or(0);
+        let last = acks.iter().map(|&(_, _, p)| p).max().unwrap_or(0);
         let log = Ledger::open(backing.join("log"), LedgerOptions::default())
             .map_err(|e| format!("round {round}: the ledger does not reopen after the power cut ({} acks, last {last}): {e:?}", acks.len()))?;
         let head = log.head().position;
         if head < last {
             return Err(format!("round {round}: head {head} is behind the last acknowledged position {last}"));
         }
-        for &(id, pos) in &acks {
-            match log.read_record(pos) {
-                Ok(Some(record)) if record.event_id.as_u128() == id => {}
-                Ok(Some(_)) => return Err(format!("round {round}: position {pos} holds another event")),
-                Ok(None) => return Err(format!("round {round}: acknowledged position {pos} lost")),
-                Err(e) => return Err(format!("round {round}: reading acknowledged position {pos}: {e:?}")),
+        for &(id, left, right) in &acks {
+            for (pos, id) in [(left, id), (right, id | 1)] {
+                match log.read_record(pos) {
+                    Ok(Some(record)) if record.event_id.as_u128() == id => {}
+                    Ok(Some(_)) => return Err(format!("round {round}: position {pos} holds another event")),
+                    Ok(None) => return Err(format!("round {round}: acknowledged position {pos} lost")),
+                    Err(e) => return Err(format!("round {round}: reading acknowledged position {pos}: {e:?}")),
+                }
+            }
+        }
+        // Whole appends only: what this round added is pairs, each left event followed by its right one.
+        let mut added = Vec::new();
+        for record in log.scan(summary.head + 1) {
+            added.push(record.map_err(|e| format!("round {round}: scanning the log: {e:?}"))?.event_id.as_u128());
+        }
+        for pair in added.chunks(2) {
+            if pair.len() != 2 || pair[0] & 1 != 0 || pair[0] | 1 != pair[1] {
+                return Err(format!("round {round}: a torn append at the end of the log: {pair:x?}"));
             }
         }
         let report = log.verify().map_err(|e| format!("round {round}: verify: {e:?}"))?;
