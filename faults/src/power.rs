@@ -24,9 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
 use fuser::{
-    BackgroundSession, FileAttr, FileType, Filesystem, MountOption, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
-    ReplyStatfs, ReplyWrite, Request, TimeOrNow, FUSE_ROOT_ID,
+    BackgroundSession, BsdFileFlags, Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner, MountOption,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow,
+    WriteFlags,
 };
+
+/// The root directory's inode.
+const FUSE_ROOT_ID: u64 = INodeNo::ROOT.0;
 
 /// Attributes and entries are not cached by the kernel: every size it sees
 /// comes from the overlay or the backing file at that moment.
@@ -84,6 +88,11 @@ fn errno(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EIO)
 }
 
+/// A reply's error from a raw errno.
+fn err(code: i32) -> Errno {
+    Errno::from_i32(code)
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -109,7 +118,7 @@ fn attr_of(ino: u64, meta: &std::fs::Metadata, size: Option<u64>) -> FileAttr {
     };
     let size = size.unwrap_or(meta.size());
     FileAttr {
-        ino,
+        ino: INodeNo(ino),
         size,
         blocks: size.div_ceil(512),
         atime: time(meta.atime(), meta.atime_nsec()),
@@ -189,8 +198,9 @@ impl PowerLossFs {
         let state = Arc::new(Mutex::new(state));
         let stats = Arc::new(Stats::default());
         let fs = PowerLossFs { root: root.clone(), state: Arc::clone(&state), stats: Arc::clone(&stats) };
-        let options = [MountOption::FSName("encore-power-loss".into()), MountOption::RW];
-        let session = fuser::spawn_mount2(fs, mountpoint, &options).map_err(|e| format!("mounting at {}: {e}", mountpoint.display()))?;
+        let mut config = Config::default();
+        config.mount_options = vec![MountOption::FSName("encore-power-loss".into()), MountOption::RW];
+        let session = fuser::spawn_mount(fs, mountpoint, &config).map_err(|e| format!("mounting at {}: {e}", mountpoint.display()))?;
         Ok(Mounted { session: Some(session), state, stats, root, mountpoint: mountpoint.to_path_buf() })
     }
 
@@ -266,21 +276,23 @@ fn write_back(file: &File, content: &[u8], datasync: bool) -> io::Result<()> {
 }
 
 impl Filesystem for PowerLossFs {
-    fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let parent = parent.0;
         let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
         let rel = dir.join(name);
         match std::fs::symlink_metadata(self.full(&rel)) {
             Ok(meta) => {
                 let ino = st.ino_for(&rel);
                 let size = st.dirty.get(&ino).map(|d| d.len() as u64);
-                reply.entry(&TTL, &attr_of(ino, &meta, size), 0);
+                reply.entry(&TTL, &attr_of(ino, &meta, size), Generation(0));
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn getattr(&mut self, _req: &Request<'_>, ino: u64, fh: Option<u64>, reply: ReplyAttr) {
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        let (ino, fh) = (ino.0, fh.map(|fh| fh.0));
         let st = lock(&self.state);
         let attr = match fh {
             Some(fh) => self.attr_by_handle(&st, ino, fh),
@@ -288,14 +300,14 @@ impl Filesystem for PowerLossFs {
         };
         match attr {
             Ok(attr) => reply.attr(&TTL, &attr),
-            Err(e) => reply.error(e),
+            Err(e) => reply.error(err(e)),
         }
     }
 
     fn setattr(
-        &mut self,
-        _req: &Request<'_>,
-        ino: u64,
+        &self,
+        _req: &Request,
+        ino: INodeNo,
         mode: Option<u32>,
         uid: Option<u32>,
         gid: Option<u32>,
@@ -303,33 +315,34 @@ impl Filesystem for PowerLossFs {
         _atime: Option<TimeOrNow>,
         _mtime: Option<TimeOrNow>,
         _ctime: Option<std::time::SystemTime>,
-        fh: Option<u64>,
+        fh: Option<FileHandle>,
         _crtime: Option<std::time::SystemTime>,
         _chgtime: Option<std::time::SystemTime>,
         _bkuptime: Option<std::time::SystemTime>,
-        _flags: Option<u32>,
+        _flags: Option<BsdFileFlags>,
         reply: ReplyAttr,
     ) {
+        let (ino, fh) = (ino.0, fh.map(|fh| fh.0));
         let mut st = lock(&self.state);
         if st.cut {
-            return reply.error(libc::EIO);
+            return reply.error(err(libc::EIO));
         }
         let rel = st.path(ino);
         if let (Some(mode), Some(rel)) = (mode, rel.as_ref()) {
             if let Err(e) = std::fs::set_permissions(self.full(rel), std::fs::Permissions::from_mode(mode)) {
-                return reply.error(errno(&e));
+                return reply.error(err(errno(&e)));
             }
         }
         if let (true, Some(rel)) = (uid.is_some() || gid.is_some(), rel.as_ref()) {
             if let Err(e) = std::os::unix::fs::chown(self.full(rel), uid, gid) {
-                return reply.error(errno(&e));
+                return reply.error(err(errno(&e)));
             }
         }
         if let Some(size) = size {
             // A truncate is data: it lives in the overlay until the next sync.
             match self.overlay(&mut st, ino, fh) {
                 Ok(overlay) => overlay.resize(usize::try_from(size).unwrap_or(usize::MAX), 0),
-                Err(e) => return reply.error(e),
+                Err(e) => return reply.error(err(e)),
             }
         }
         let attr = match fh {
@@ -338,13 +351,14 @@ impl Filesystem for PowerLossFs {
         };
         match attr {
             Ok(attr) => reply.attr(&TTL, &attr),
-            Err(e) => reply.error(e),
+            Err(e) => reply.error(err(e)),
         }
     }
 
-    fn mkdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+    fn mkdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+        let parent = parent.0;
         let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
         let rel = dir.join(name);
         let full = self.full(&rel);
         let made = std::fs::create_dir(&full)
@@ -353,44 +367,47 @@ impl Filesystem for PowerLossFs {
         match made {
             Ok(meta) => {
                 let ino = st.ino_for(&rel);
-                reply.entry(&TTL, &attr_of(ino, &meta, None), 0);
+                reply.entry(&TTL, &attr_of(ino, &meta, None), Generation(0));
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn unlink(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let parent = parent.0;
         let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
         let rel = dir.join(name);
         match std::fs::remove_file(self.full(&rel)) {
             Ok(()) => {
                 st.unlink_path(&rel);
                 reply.ok();
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn rmdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let parent = parent.0;
         let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
         let rel = dir.join(name);
         match std::fs::remove_dir(self.full(&rel)) {
             Ok(()) => {
                 st.unlink_path(&rel);
                 reply.ok();
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn rename(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, newparent: u64, newname: &OsStr, flags: u32, reply: ReplyEmpty) {
+    fn rename(&self, _req: &Request, parent: INodeNo, name: &OsStr, newparent: INodeNo, newname: &OsStr, flags: RenameFlags, reply: ReplyEmpty) {
+        let (parent, newparent) = (parent.0, newparent.0);
         let mut st = lock(&self.state);
-        if flags != 0 {
-            return reply.error(libc::EINVAL);
+        if !flags.is_empty() {
+            return reply.error(err(libc::EINVAL));
         }
-        let (Some(from_dir), Some(to_dir)) = (st.path(parent), st.path(newparent)) else { return reply.error(libc::ENOENT) };
+        let (Some(from_dir), Some(to_dir)) = (st.path(parent), st.path(newparent)) else { return reply.error(err(libc::ENOENT)) };
         let (from, to) = (from_dir.join(name), to_dir.join(newname));
         match std::fs::rename(self.full(&from), self.full(&to)) {
             Ok(()) => {
@@ -399,30 +416,32 @@ impl Filesystem for PowerLossFs {
                 st.rename_paths(&from, &to);
                 reply.ok();
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn open(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let (ino, flags) = (ino.0, flags.0);
         let mut st = lock(&self.state);
-        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        let Some(rel) = st.path(ino) else { return reply.error(err(libc::ENOENT)) };
         match self.open_backing(&rel, flags, None) {
             Ok(file) => {
                 st.next_fh += 1;
                 let fh = st.next_fh;
                 st.handles.insert(fh, (ino, file));
-                reply.opened(fh, 0);
+                reply.opened(FileHandle(fh), FopenFlags::empty());
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn create(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+    fn create(&self, _req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+        let parent = parent.0;
         let mut st = lock(&self.state);
         if st.cut {
-            return reply.error(libc::EIO);
+            return reply.error(err(libc::EIO));
         }
-        let Some(dir) = st.path(parent) else { return reply.error(libc::ENOENT) };
+        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
         let rel = dir.join(name);
         let opened = self.open_backing(&rel, flags, Some(mode & !umask & 0o7777)).and_then(|file| file.metadata().map(|meta| (file, meta)));
         match opened {
@@ -436,13 +455,14 @@ impl Filesystem for PowerLossFs {
                 st.next_fh += 1;
                 let fh = st.next_fh;
                 st.handles.insert(fh, (ino, file));
-                reply.created(&TTL, &attr_of(ino, &meta, size), 0, fh, 0);
+                reply.created(&TTL, &attr_of(ino, &meta, size), Generation(0), FileHandle(fh), FopenFlags::empty());
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn read(&mut self, _req: &Request<'_>, ino: u64, fh: u64, offset: i64, size: u32, _flags: i32, _lock: Option<u64>, reply: ReplyData) {
+    fn read(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, size: u32, _flags: OpenFlags, _lock: Option<LockOwner>, reply: ReplyData) {
+        let (ino, fh) = (ino.0, fh.0);
         let st = lock(&self.state);
         let start = usize::try_from(offset).unwrap_or(0);
         if let Some(overlay) = st.dirty.get(&ino) {
@@ -450,7 +470,7 @@ impl Filesystem for PowerLossFs {
             let to = start.saturating_add(size as usize).min(overlay.len());
             return reply.data(&overlay[from..to]);
         }
-        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(libc::EBADF) };
+        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(err(libc::EBADF)) };
         let mut buf = vec![0; size as usize];
         let mut filled = 0;
         while filled < buf.len() {
@@ -458,16 +478,28 @@ impl Filesystem for PowerLossFs {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return reply.error(errno(&e)),
+                Err(e) => return reply.error(err(errno(&e))),
             }
         }
         reply.data(&buf[..filled]);
     }
 
-    fn write(&mut self, _req: &Request<'_>, ino: u64, fh: u64, offset: i64, data: &[u8], _wflags: u32, _flags: i32, _lock: Option<u64>, reply: ReplyWrite) {
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _wflags: WriteFlags,
+        _flags: OpenFlags,
+        _lock: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let (ino, fh) = (ino.0, fh.0);
         let mut st = lock(&self.state);
         if st.cut {
-            return reply.error(libc::EIO);
+            return reply.error(err(libc::EIO));
         }
         let start = usize::try_from(offset).unwrap_or(0);
         match self.overlay(&mut st, ino, Some(fh)) {
@@ -480,25 +512,27 @@ impl Filesystem for PowerLossFs {
                 self.stats.writes.fetch_add(1, Ordering::Relaxed);
                 reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
             }
-            Err(e) => reply.error(e),
+            Err(e) => reply.error(err(e)),
         }
     }
 
-    fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock_owner: u64, reply: ReplyEmpty) {
+    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
         // close(2) does not sync: the overlay stays.
         reply.ok();
     }
 
-    fn release(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, _flags: i32, _lock: Option<u64>, _flush: bool, reply: ReplyEmpty) {
+    fn release(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, _lock: Option<LockOwner>, _flush: bool, reply: ReplyEmpty) {
+        let fh = fh.0;
         let mut st = lock(&self.state);
         st.handles.remove(&fh);
         reply.ok();
     }
 
-    fn fsync(&mut self, _req: &Request<'_>, ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
+    fn fsync(&self, _req: &Request, ino: INodeNo, fh: FileHandle, datasync: bool, reply: ReplyEmpty) {
+        let (ino, fh) = (ino.0, fh.0);
         let mut st = lock(&self.state);
         if st.cut {
-            return reply.error(libc::EIO);
+            return reply.error(err(libc::EIO));
         }
         self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
         if let (Some(lies), Some(rel)) = (st.lies_about, st.path(ino)) {
@@ -506,7 +540,7 @@ impl Filesystem for PowerLossFs {
                 return reply.ok();
             }
         }
-        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(libc::EBADF) };
+        let Some((_, file)) = st.handles.get(&fh) else { return reply.error(err(libc::EBADF)) };
         let synced = match st.dirty.get(&ino) {
             Some(content) => write_back(file, content, datasync),
             None if datasync => file.sync_data(),
@@ -517,22 +551,23 @@ impl Filesystem for PowerLossFs {
                 st.dirty.remove(&ino);
                 reply.ok();
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn readdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, mut reply: ReplyDirectory) {
+    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+        let ino = ino.0;
         let mut st = lock(&self.state);
-        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        let Some(rel) = st.path(ino) else { return reply.error(err(libc::ENOENT)) };
         let read = match std::fs::read_dir(self.full(&rel)) {
             Ok(read) => read,
-            Err(e) => return reply.error(errno(&e)),
+            Err(e) => return reply.error(err(errno(&e))),
         };
         let mut entries: Vec<(u64, FileType, std::ffi::OsString)> = vec![(ino, FileType::Directory, ".".into()), (ino, FileType::Directory, "..".into())];
         for entry in read {
             let entry = match entry {
                 Ok(entry) => entry,
-                Err(e) => return reply.error(errno(&e)),
+                Err(e) => return reply.error(err(errno(&e))),
             };
             let kind = match entry.file_type() {
                 Ok(t) if t.is_dir() => FileType::Directory,
@@ -543,32 +578,33 @@ impl Filesystem for PowerLossFs {
             entries.push((child, kind, entry.file_name()));
         }
         for (i, (child, kind, name)) in entries.into_iter().enumerate().skip(usize::try_from(offset).unwrap_or(0)) {
-            if reply.add(child, (i + 1) as i64, kind, name) {
+            if reply.add(INodeNo(child), (i + 1) as u64, kind, name) {
                 break;
             }
         }
         reply.ok();
     }
 
-    fn fsyncdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        let ino = ino.0;
         let st = lock(&self.state);
         if st.cut {
-            return reply.error(libc::EIO);
+            return reply.error(err(libc::EIO));
         }
-        let Some(rel) = st.path(ino) else { return reply.error(libc::ENOENT) };
+        let Some(rel) = st.path(ino) else { return reply.error(err(libc::ENOENT)) };
         match File::open(self.full(&rel)).and_then(|dir| dir.sync_all()) {
             Ok(()) => reply.ok(),
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => reply.error(err(errno(&e))),
         }
     }
 
-    fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
-        let Ok(path) = CString::new(self.root.as_os_str().as_bytes()) else { return reply.error(libc::EINVAL) };
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let Ok(path) = CString::new(self.root.as_os_str().as_bytes()) else { return reply.error(err(libc::EINVAL)) };
         // SAFETY: `path` is a NUL-terminated string and `buf` a properly sized, writable statvfs.
         let mut buf: libc::statvfs = unsafe { std::mem::zeroed() };
         // SAFETY: as above; statvfs only writes into `buf`.
         if unsafe { libc::statvfs(path.as_ptr(), &mut buf) } != 0 {
-            return reply.error(errno(&io::Error::last_os_error()));
+            return reply.error(err(errno(&io::Error::last_os_error())));
         }
         let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         #[allow(clippy::useless_conversion)]
@@ -584,8 +620,8 @@ impl Filesystem for PowerLossFs {
         );
     }
 
-    fn fallocate(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _offset: i64, _length: i64, _mode: i32, reply: ReplyEmpty) {
-        reply.error(libc::ENOSYS);
+    fn fallocate(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _offset: u64, _length: u64, _mode: i32, reply: ReplyEmpty) {
+        reply.error(err(libc::ENOSYS));
     }
 }
 
