@@ -68,12 +68,13 @@ struct Summary {
     acknowledged: usize,
     fsyncs: u64,
     dropped: u64,
+    torn: u64,
     head: u64,
 }
 
 /// Mounts, runs the child, kills it, cuts the power and checks the reopened
 /// ledger, `cuts` times or until `budget` is spent; the first failure is the error.
-fn power_cuts(lying: Option<Lies>, cuts: u64, budget: Duration, seed: u64) -> Result<Summary, String> {
+fn power_cuts(lying: Option<Lies>, tearing: bool, cuts: u64, budget: Duration, seed: u64) -> Result<Summary, String> {
     let dir = tempfile::tempdir().unwrap();
     let (backing, mnt) = (dir.path().join("backing"), dir.path().join("mnt"));
     std::fs::create_dir_all(&backing).unwrap();
@@ -96,7 +97,11 @@ fn power_cuts(lying: Option<Lies>, cuts: u64, budget: Duration, seed: u64) -> Re
         // Cut after the first ack plus a random 0-50 ms, so most cuts land mid-append.
         let delay = Duration::from_micros(rng.next_u64() % 50_000);
         let killed = child.run_and_kill(|l| l.starts_with("ack "), Duration::from_secs(60), delay);
-        mounted.cut();
+        if tearing {
+            mounted.cut_tearing(rng.next_u64());
+        } else {
+            mounted.cut();
+        }
         if killed.ended_before_ready {
             return Err(format!("round {round}: the child exited before acknowledging anything: {:?}", killed.lines));
         }
@@ -143,17 +148,20 @@ fn power_cuts(lying: Option<Lies>, cuts: u64, budget: Duration, seed: u64) -> Re
         summary.acknowledged += acks.len();
         summary.fsyncs += stats.fsyncs.load(Ordering::Relaxed);
         summary.dropped += stats.dropped_bytes.load(Ordering::Relaxed);
+        summary.torn += stats.torn_pages.load(Ordering::Relaxed);
         summary.head = head;
     }
     eprintln!(
-        "power-cut test{}: {} cuts in {:.1} s, {} acknowledged appends all present, head {}, {} fsyncs seen, {} unsynced bytes dropped",
+        "power-cut test{}{}: {} cuts in {:.1} s, {} acknowledged appends all present, head {}, {} fsyncs seen, {} unsynced bytes dropped, {} unsynced pages kept",
         if lying.is_some() { " (lying disk)" } else { "" },
+        if tearing { " (tearing)" } else { "" },
         summary.cuts,
         started.elapsed().as_secs_f64(),
         summary.acknowledged,
         summary.head,
         summary.fsyncs,
-        summary.dropped
+        summary.dropped,
+        summary.torn
     );
     Ok(summary)
 }
@@ -178,7 +186,19 @@ fn power_cut_loses_nothing_acknowledged() {
         return;
     }
     let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
-    let summary = power_cuts(None, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
+    let summary = power_cuts(None, false, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
+}
+
+/// The same with torn cuts: a random half of each file's unsynced pages
+/// reaches the disk anyway, so the log's tail holds partly written records.
+#[test]
+fn a_tearing_power_cut_loses_nothing_acknowledged() {
+    if !fuse_available() {
+        return;
+    }
+    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
+    let summary = power_cuts(None, true, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
     assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
 }
 
@@ -193,7 +213,7 @@ fn a_lying_disk_is_caught() {
     }
     let controls: [(&str, Lies); 2] = [("every file", |_| true), ("the write-ahead log", |p| p.extension().is_some_and(|e| e == "log"))];
     for (what, lies) in controls {
-        match power_cuts(Some(lies), 5, Duration::from_secs(60), seed()) {
+        match power_cuts(Some(lies), false, 5, Duration::from_secs(60), seed()) {
             Ok(summary) => panic!("five power cuts on a disk that ignores fsync of {what} lost nothing acknowledged: {summary:?}"),
             Err(e) => eprintln!("a disk lying about {what} is caught, as it must be: {e}"),
         }
