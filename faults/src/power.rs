@@ -11,6 +11,8 @@
 //! file to its length and syncs it. [`Mounted::cut`] drops every overlay
 //! unwritten and unmounts: the backing directory is then what a power cut
 //! would have left on the disk.
+//! [`Mounted::cut_tearing`] lets a random half of the unsynced pages reach
+//! the disk first, as a cut in the middle of a cache write-back would.
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsStr};
