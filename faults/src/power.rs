@@ -184,6 +184,21 @@ impl State {
 }
 
 impl PowerLossFs {
+    /// Unlink or rmdir: removes `name` under `parent` from the backing
+    /// directory with `remove`, then forgets its path.
+    fn remove(&self, parent: INodeNo, name: &OsStr, reply: ReplyEmpty, remove: impl FnOnce(&Path) -> io::Result<()>) {
+        let mut st = lock(&self.state);
+        let Some(dir) = st.path(parent.0) else { return reply.error(err(libc::ENOENT)) };
+        let rel = dir.join(name);
+        match remove(&self.full(&rel)) {
+            Ok(()) => {
+                st.unlink_path(&rel);
+                reply.ok();
+            }
+            Err(e) => reply.error(err(errno(&e))),
+        }
+    }
+
     /// Mounts a pass-through of `backing` at `mountpoint` (both directories must exist).
     pub fn mount(backing: &Path, mountpoint: &Path) -> Result<Mounted, String> {
         Self::mount_with(backing, mountpoint, None)
@@ -381,31 +396,11 @@ impl Filesystem for PowerLossFs {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let parent = parent.0;
-        let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
-        let rel = dir.join(name);
-        match std::fs::remove_file(self.full(&rel)) {
-            Ok(()) => {
-                st.unlink_path(&rel);
-                reply.ok();
-            }
-            Err(e) => reply.error(err(errno(&e))),
-        }
+        self.remove(parent, name, reply, |p| std::fs::remove_file(p));
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let parent = parent.0;
-        let mut st = lock(&self.state);
-        let Some(dir) = st.path(parent) else { return reply.error(err(libc::ENOENT)) };
-        let rel = dir.join(name);
-        match std::fs::remove_dir(self.full(&rel)) {
-            Ok(()) => {
-                st.unlink_path(&rel);
-                reply.ok();
-            }
-            Err(e) => reply.error(err(errno(&e))),
-        }
+        self.remove(parent, name, reply, |p| std::fs::remove_dir(p));
     }
 
     fn rename(&self, _req: &Request, parent: INodeNo, name: &OsStr, newparent: INodeNo, newname: &OsStr, flags: RenameFlags, reply: ReplyEmpty) {
