@@ -1,35 +1,48 @@
-//! Kill -9 in the middle of purchases. A child process (this test binary,
-//! re-executed) runs purchases through the runtime and prints each purchase
-//! id as it starts and as it is acknowledged; the parent SIGKILLs it at a
-//! random moment, reopens the log and checks:
+//! Kill -9 and power cuts in the middle of purchases. A child process (this
+//! test binary, re-executed) runs purchases through the runtime, with the
+//! live balances projection checkpointing beside them, and prints each
+//! purchase id as it starts and as it is acknowledged; the parent SIGKILLs it
+//! at a random moment (and, for a power cut, then throws away every write not
+//! yet fsynced: `encore_faults::power`), reopens the log and checks:
 //! * no `Charged` without its `LicenseIssued` and `LicenseWrittenToCard`, and
 //!   none of those without the `Charged` (each at most once per purchase id);
 //! * every acknowledged purchase is in the log;
 //! * retrying a purchase id after a restart (the next child retries the ones
 //!   in flight and the last acknowledged) never charges twice;
-//! * for every account: loaded - charged + refunded = balance.
+//! * for every account: loaded - charged + refunded = balance, with the
+//!   account loaded as the runtime loads it (through its newest snapshot);
+//! * every stored snapshot is confirmed by replay, and the live projection's
+//!   checkpoint equals a rebuild from zero at its position and after it.
 //!
-//! `ENCORE_CRASH_KILLS` sets the number of kills (default 30).
+//! `ENCORE_CRASH_KILLS` sets the number of kills (default 30),
+//! `ENCORE_POWER_CUTS` the number of power cuts (default 20, half of them
+//! tearing); the power cuts also stop after `ENCORE_POWER_SECONDS` (default 120).
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{Account, LicensingEvent, PurchaseOutcome, Station, UseCondition};
 use encore_domain::{Event, EventCodec, Money};
+use encore_faults::power::PowerLossFs;
 use encore_ledger::testing::crash::{kills, Child, Rng};
 use encore_ledger::{Ledger, LedgerOptions, StreamId};
+use encore_projections::{as_of_position, Balances, ProjectionRunner, RunnerOptions, StartedFrom};
 
 const CHILD_ENV: &str = "ENCORE_ACTORS_CRASH_DIR";
 const RETRY_ENV: &str = "ENCORE_ACTORS_CRASH_RETRY";
 const CARDS: usize = 4;
 const CONTENTS: usize = 20;
 const CLIENTS: usize = 8;
+/// The live projection checkpoints this often, so cuts land between checkpoints.
+const CHECKPOINT_EVERY: u64 = 64;
 
 fn card(i: usize) -> CardId {
     CardId::new(format!("c{i}")).unwrap()
@@ -101,6 +114,12 @@ fn crash_child() {
     let retries: Vec<String> = std::env::var(RETRY_ENV).unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
     actix_rt::System::new().block_on(async move {
         let ledger = Ledger::open(&dir, LedgerOptions::default()).expect("child opens log");
+        let live = ledger.clone();
+        std::thread::spawn(move || {
+            let options = RunnerOptions { checkpoint_every: CHECKPOINT_EVERY, idle: Duration::from_millis(20), ..RunnerOptions::default() };
+            let mut runner = ProjectionRunner::<Balances>::open(&live, options).expect("child opens the live projection");
+            runner.run(&AtomicBool::new(false)).expect("the live projection runs until the child is killed");
+        });
         let rt =
             Arc::new(Runtime::open(ledger, Arc::new(SystemClock), Secrets::from_seed(b"crash"), RuntimeConfig { arbiters: 2, ..RuntimeConfig::default() }));
         setup(&rt).await;
@@ -134,23 +153,60 @@ struct Seen {
     acked: BTreeMap<String, String>,
     /// Outcomes of retries, per purchase id.
     retried: Vec<(String, String)>,
+    rounds: usize,
+    cuts: usize,
+    /// Snapshots the audits confirmed, summed over rounds.
+    snapshots_confirmed: u64,
+    /// Rounds whose live projection resumed from a stored checkpoint.
+    resumed: usize,
+    /// Unsynced bytes the power cuts threw away, and unsynced pages they kept (tearing).
+    dropped_bytes: u64,
+    torn_pages: u64,
 }
 
-#[test]
-fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("log");
+/// How a round ends: kill -9 only, or kill -9 and then a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Kill,
+    /// Every unsynced write is dropped, or (tearing) a random half of its pages reach the disk.
+    Power,
+}
+
+/// Runs `rounds` children in the log of `dir`, ending each with `cut`, and
+/// checks the log after each; stops early after `budget`.
+fn rounds(dir: &Path, cut: Cut, rounds: usize, budget: Duration) -> Seen {
+    let (backing, mnt) = (dir.join("backing"), dir.join("mnt"));
+    std::fs::create_dir_all(&backing).unwrap();
+    std::fs::create_dir_all(&mnt).unwrap();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
-    eprintln!("actors crash test seed {seed}");
+    eprintln!("actors {cut:?} test seed {seed}");
     let mut rng = Rng(seed);
     let mut seen = Seen::default();
     let mut retry: Vec<String> = Vec::new();
-    for round in 0..kills(30) {
+    let started_at = Instant::now();
+    for round in 0..rounds {
+        if started_at.elapsed() > budget {
+            break;
+        }
+        // The child writes through the mount (power cuts) or to the backing directory itself.
+        let mounted = (cut == Cut::Power).then(|| PowerLossFs::mount(&backing, &mnt).unwrap_or_else(|e| panic!("round {round}: {e}")));
+        let child_log = if mounted.is_some() { mnt.join("log") } else { backing.join("log") };
         let retrying = retry.join(",");
-        let envs = [(CHILD_ENV, path.as_os_str()), (RETRY_ENV, OsStr::new(&retrying))];
+        let envs = [(CHILD_ENV, child_log.as_os_str()), (RETRY_ENV, OsStr::new(&retrying))];
         let child = Child { test: "crash_child", envs: &envs };
         let delay = Duration::from_micros(rng.next_u64() % 30_000);
         let lines = child.run_and_kill(|l| l.starts_with("ack "), Duration::from_secs(60), delay).lines;
+        if let Some(mounted) = mounted {
+            let stats = mounted.stats();
+            if round % 2 == 1 {
+                mounted.cut_tearing(rng.next_u64());
+            } else {
+                mounted.cut();
+            }
+            seen.cuts += 1;
+            seen.dropped_bytes += stats.dropped_bytes.load(Ordering::Relaxed);
+            seen.torn_pages += stats.torn_pages.load(Ordering::Relaxed);
+        }
         let mut started = BTreeSet::new();
         let mut last_acked = Vec::new();
         for line in &lines {
@@ -170,7 +226,8 @@ fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
         }
         // Next child retries what was in flight and the last few acknowledged purchases.
         retry = started.into_iter().chain(last_acked.into_iter().rev().take(4)).collect();
-        check(&path, &seen, round);
+        check(&backing.join("log"), &mut seen, round);
+        seen.rounds += 1;
     }
     let bought = seen.acked.values().filter(|o| *o == "bought").count();
     let mut by_outcome: BTreeMap<&str, usize> = BTreeMap::new();
@@ -178,12 +235,47 @@ fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
         *by_outcome.entry(outcome.as_str()).or_default() += 1;
     }
     eprintln!("outcomes: {by_outcome:?}");
-    eprintln!("{} kills: {} purchases acknowledged ({bought} bought), {} retried after a restart", kills(30), seen.acked.len(), seen.retried.len());
-    assert!(seen.acked.len() >= kills(30), "each child acknowledged purchases");
+    eprintln!(
+        "{} rounds ({cut:?}, {} power cuts) in {:.1} s: {} purchases acknowledged ({bought} bought), {} retried after a restart, \
+         {} snapshots confirmed, live projection resumed from a checkpoint {} times, \
+         {} unsynced bytes dropped, {} unsynced pages kept",
+        seen.rounds,
+        seen.cuts,
+        started_at.elapsed().as_secs_f64(),
+        seen.acked.len(),
+        seen.retried.len(),
+        seen.snapshots_confirmed,
+        seen.resumed,
+        seen.dropped_bytes,
+        seen.torn_pages
+    );
+    assert!(seen.acked.len() >= seen.rounds, "each child acknowledged purchases");
     assert!(!seen.retried.is_empty(), "purchases were retried after restarts");
+    seen
 }
 
-fn check(path: &std::path::Path, seen: &Seen, round: usize) {
+#[test]
+fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
+    let dir = tempfile::tempdir().unwrap();
+    rounds(dir.path(), Cut::Kill, kills(30), Duration::from_secs(600));
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Machines of this kind have FUSE (and tests run as root): a machine without
+/// it fails the test instead of passing it untried.
+#[test]
+fn a_power_cut_mid_purchase_leaves_whole_purchases() {
+    assert!(Path::new("/dev/fuse").exists(), "the power-cut tests need /dev/fuse");
+    let dir = tempfile::tempdir().unwrap();
+    let cuts = env_or("ENCORE_POWER_CUTS", 20) as usize;
+    let seen = rounds(dir.path(), Cut::Power, cuts, Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
+    assert!(seen.cuts > 0, "at least one power cut ran");
+}
+
+fn check(path: &Path, seen: &mut Seen, round: usize) {
     let log = Ledger::open(path, LedgerOptions::default()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
     let report = log.verify().unwrap();
     assert!(report.is_intact(), "round {round}: {:?}", report.first_problem());
@@ -234,4 +326,25 @@ fn check(path: &std::path::Path, seen: &Seen, round: usize) {
             assert_eq!(account.balance.units(), account.loaded.units() - account.charged.units() + account.refunded.units());
         }
     }
+    let audit = encore_snapshots::audit(&log).unwrap();
+    assert!(audit.is_clean(), "round {round}: stored snapshots that replay does not confirm: {:?}", audit.mismatches);
+    seen.snapshots_confirmed += audit.confirmed;
+    check_live_projection(&log, seen, round);
+}
+
+/// The live projection resumes from its stored checkpoint (or, if the cut
+/// left none, from zero), equal to a rebuild from zero at the checkpoint's
+/// position and again after catching up with the head.
+fn check_live_projection(log: &Ledger, seen: &mut Seen, round: usize) {
+    let mut live = ProjectionRunner::<Balances>::open(log, RunnerOptions::default()).unwrap();
+    match live.started_from() {
+        StartedFrom::Checkpoint { .. } => seen.resumed += 1,
+        StartedFrom::Fresh => {}
+        StartedFrom::Discarded { reason } => panic!("round {round}: the live projection's checkpoint was refused: {reason}"),
+    }
+    let rebuilt = as_of_position::<Balances>(log, live.position()).unwrap();
+    assert!(live.projected().encode() == rebuilt.encode(), "round {round}: the checkpoint at {} differs from a rebuild", live.position());
+    let head = live.catch_up().unwrap();
+    let rebuilt = as_of_position::<Balances>(log, head).unwrap();
+    assert!(live.projected().encode() == rebuilt.encode(), "round {round}: the live projection at the head {head} differs from a rebuild");
 }

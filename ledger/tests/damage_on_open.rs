@@ -16,7 +16,12 @@ use encore_ledger::{ExpectedVersion as EV, Head, Ledger, LedgerOptions, OpenErro
 
 /// Appends `appends` batches of 5 events (about 200 bytes each) to `s{n % 7}`.
 fn fill(log: &Ledger, appends: u128) {
-    for n in 0..appends {
+    fill_from(log, 0, appends);
+}
+
+/// Like [`fill`], the appends numbered from `first` (so their event ids are new).
+fn fill_from(log: &Ledger, first: u128, appends: u128) {
+    for n in first..first + appends {
         let events = (0..5).map(|i| event(n * 5 + i + 1, &[(n % 251) as u8; 160])).collect();
         log.append(one(&format!("s{}", n % 7), EV::Any, events)).unwrap();
     }
@@ -177,6 +182,60 @@ fn last_physical_record(wal: &[u8]) -> usize {
         at += 7 + length;
     }
     last
+}
+
+/// A power cut's torn tail: the disk wrote back some of the WAL's unsynced
+/// pages and not others, so after everything acknowledged a hole (a page of
+/// zeros) is followed by later pages. RocksDB reports damage there; the
+/// watermark shows it lies after every acknowledged record, so the log opens
+/// up to the hole (the unacknowledged rest dropped), verifies and takes new
+/// appends. The same hole before the watermark is still refused.
+#[test]
+fn a_hole_in_the_unacknowledged_tail_opens_at_the_hole_but_one_before_the_watermark_is_refused() {
+    let (dir, log) = temp_ledger();
+    fill(&log, 200);
+    let acknowledged = log.head();
+    let before = dir.path().join("before");
+    copy_dir(log.path(), &before);
+    fill_from(&log, 200, 200);
+    let later = log.head();
+    let after = dir.path().join("after");
+    copy_dir(log.path(), &after);
+    drop(log);
+    let wal = wal_files(&after).into_iter().max_by_key(|f| std::fs::metadata(f).unwrap().len()).unwrap();
+    let synced = std::fs::metadata(before.join(wal.file_name().unwrap())).unwrap().len() as usize;
+    let mut bytes = std::fs::read(&wal).unwrap();
+    // One page of zeros, 8 KiB into what was written after the acknowledged end.
+    let hole = (synced + 8192) / 4096 * 4096;
+    assert!(hole + 3 * 4096 < bytes.len(), "the tail spans pages after the hole");
+    bytes[hole..hole + 4096].fill(0);
+    let torn = |name: &str, watermark_from: &Path| {
+        let image = dir.path().join(name);
+        copy_dir(&after, &image);
+        std::fs::write(image.join(wal.file_name().unwrap()), &bytes).unwrap();
+        std::fs::copy(watermark_from.join("ACKNOWLEDGED"), image.join("ACKNOWLEDGED")).unwrap();
+        image
+    };
+
+    let image = torn("torn", &before);
+    let audit = Ledger::open(&image, LedgerOptions::read_only()).unwrap();
+    assert!(audit.head().position >= acknowledged.position && audit.head().position < later.position, "read-only: head {}", audit.head().position);
+    drop(audit);
+    let log = Ledger::open(&image, LedgerOptions::default()).unwrap();
+    let head = log.head().position;
+    assert!(head >= acknowledged.position && head < later.position, "opened at {head}: acknowledged {}, written {}", acknowledged.position, later.position);
+    assert!(log.verify().unwrap().is_intact());
+    fill_from(&log, 400, 3);
+    let grown = log.head();
+    drop(log);
+    let log = Ledger::open(&image, LedgerOptions::default()).unwrap();
+    assert_eq!(log.head(), grown, "the reopened log keeps what was appended after the hole was dropped");
+    assert!(log.verify().unwrap().is_intact());
+    drop(log);
+
+    let image = torn("torn-acknowledged", &after);
+    let err = Ledger::open(&image, LedgerOptions::default()).err().expect("a hole before the watermark is refused");
+    assert!(matches!(err, OpenError::Corrupted { .. }), "{err}");
 }
 
 #[test]

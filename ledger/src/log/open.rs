@@ -8,6 +8,16 @@
 //! itself cannot show, a record that only looks like a torn tail or a WAL
 //! file that is gone, the watermark shows: a head that comes back short of
 //! it is refused (see [`super::watermark`]).
+//!
+//! A power cut can leave more than a torn last record: the disk writes back
+//! unsynced pages in any order, so the WAL's unsynced tail may hold a hole
+//! followed by later pages, which RocksDB reports as damage. Such damage lies
+//! wholly after what was acknowledged, and the watermark can tell: on a
+//! `Corruption` error the WAL is replayed read-only up to its first damage
+//! (`PointInTime`), and only if that reaches the watermark's position with
+//! the acknowledged record there is the log opened that way, dropping the
+//! unacknowledged tail (logged). Damage at or before the watermark still
+//! stops the open, with nothing changed.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -30,7 +40,10 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
     if fresh {
         create_atomically(path, options)?;
     }
-    let db = open_db(path, options, DBRecoveryMode::TolerateCorruptedTailRecords)?;
+    let db = match open_db(path, options, DBRecoveryMode::TolerateCorruptedTailRecords) {
+        Err(OpenError::Corrupted { path, message }) => open_past_unacknowledged_damage(&path, options).ok_or(OpenError::Corrupted { path, message })?,
+        opened => opened?,
+    };
     check_identity(&db, path, false, options.read_only)?;
     let head = recover_head(&db, path)?;
     let (watermark, watermark_problem) = open_watermark(&db, path, head, options.read_only)?;
@@ -46,6 +59,28 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
         fail_next_write: AtomicBool::new(false),
         group_commits: AtomicU64::new(0),
     })
+}
+
+/// The log opened in `PointInTime` mode, if the damage RocksDB found lies
+/// wholly after the acknowledged watermark (a power cut's unsynced tail):
+/// replayed read-only first, the recovered head must reach the watermark
+/// with the acknowledged record there. `None` when it does not, or cannot be
+/// told (no readable watermark); the caller then refuses the open.
+fn open_past_unacknowledged_damage(path: &Path, options: &LedgerOptions) -> Option<DB> {
+    let acknowledged = watermark::read(path).ok()?;
+    let reaches = {
+        let probe = open_db(path, &LedgerOptions { read_only: true, ..options.clone() }, DBRecoveryMode::PointInTime).ok()?;
+        let head = recover_head(&probe, path).ok()?;
+        check_against_watermark(&probe, path, head, acknowledged).is_ok().then_some(head)
+    };
+    let head = reaches?;
+    tracing::warn!(
+        path = %path.display(),
+        acknowledged = acknowledged.position,
+        recovered = head.position,
+        "the write-ahead log is damaged after everything acknowledged (an interrupted, unsynced tail); opening up to the damage, the tail is dropped"
+    );
+    open_db(path, options, DBRecoveryMode::PointInTime).ok()
 }
 
 /// Checks the recovered head against the watermark. A log that can be
