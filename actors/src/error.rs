@@ -2,16 +2,23 @@
 //! carry the domain's own typed error (naming the offending value); the
 //! runtime adds unknown accounts and devices, contention, storage and actor
 //! failures. No variant carries key material: domain errors name ids only.
+//!
+//! Two domain refusals keep the variant of their own they had when the
+//! runtime checked them (and its HTTP problem kind, `no-card-inserted` /
+//! `device-not-in-group`): `EjectError::NoCardInserted` becomes
+//! [`RuntimeError::NoCardInserted`] and `SyncError::NotInGroup`
+//! [`RuntimeError::DeviceNotInGroup`].
 
 use encore_domain::groups::device::{CopyError, MergeError};
-use encore_domain::groups::reputation::{DistributionError, ForwardError, UploadError};
+use encore_domain::groups::radio::ShareError;
+use encore_domain::groups::reputation::{DistributionError, ForwardError, SyncError, UploadError};
 use encore_domain::groups::user_group::{DeregisterError, IssueCertificateError, RegisterDeviceError, RegisterUserError};
 use encore_domain::groups::DeviceError;
 use encore_domain::ids::{AccountId, DeviceId, IdError, PurchaseId, UserId};
 use encore_domain::licensing::Station;
 use encore_domain::licensing::{
-    CryptoError, IssueCardError, KioskError, LinkError, ListError, LoadError, OpenAccountError, PlayError, PlayerError, PurchaseRefundError, RefundError,
-    TicketError,
+    BuyError, CryptoError, EjectError, IssueCardError, KioskError, LinkError, ListError, LoadError, OpenAccountError, PlayError, PlayerError,
+    PurchaseRefundError, RefundError, TicketError,
 };
 use encore_domain::Timestamp;
 use encore_ledger::{AppendError, StreamIdError};
@@ -21,15 +28,17 @@ use crate::load::StateLoadError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
-    // --- refused by the runtime before deciding ---
+    // --- refused by the runtime before deciding (or kept from when it was) ---
     #[error("account {account} is not open")]
     UnknownAccount { account: AccountId },
     #[error("user {user} is not registered with the group server")]
     UnknownUser { user: UserId },
     #[error("no charge for purchase {purchase} on account {account}")]
     UnknownPurchase { account: AccountId, purchase: PurchaseId },
+    /// A reputation sync of a device in no group (the domain's `SyncError::NotInGroup`).
     #[error("device {device} is in no group")]
     DeviceNotInGroup { device: DeviceId },
+    /// An eject (the domain's `EjectError::NoCardInserted`) or a pending-purchases query at an empty kiosk.
     #[error("{station} holds no card")]
     NoCardInserted { station: Station },
     #[error(transparent)]
@@ -52,6 +61,11 @@ pub enum RuntimeError {
     Player(#[from] PlayerError),
     #[error(transparent)]
     Kiosk(#[from] KioskError),
+    /// Every eject refusal but an empty slot (that is `NoCardInserted`).
+    #[error(transparent)]
+    Eject(EjectError),
+    #[error(transparent)]
+    Buy(#[from] BuyError),
     #[error(transparent)]
     Play(#[from] PlayError),
     #[error(transparent)]
@@ -96,8 +110,6 @@ pub enum RuntimeError {
     WrongActorKind { stream: String, wanted: &'static str },
     #[error("a blocking read task failed: {reason}")]
     BlockingTask { reason: String },
-    #[error("the domain model decided {flow} without its defining event")]
-    UnexpectedDecision { flow: &'static str },
     #[error("the runtime is shut down")]
     ShutDown,
     #[error(
@@ -117,4 +129,28 @@ pub enum RuntimeError {
     /// A carried card's answer to a challenge ticket that is not (or no longer) acceptable.
     #[error(transparent)]
     Ticket(#[from] TicketError),
+}
+
+impl From<EjectError> for RuntimeError {
+    fn from(e: EjectError) -> Self {
+        match e {
+            EjectError::NoCardInserted { station } => RuntimeError::NoCardInserted { station },
+            other => RuntimeError::Eject(other),
+        }
+    }
+}
+
+impl From<SyncError> for RuntimeError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::NotInGroup { device } => RuntimeError::DeviceNotInGroup { device },
+            other => RuntimeError::Device(other.into()),
+        }
+    }
+}
+
+impl From<ShareError> for RuntimeError {
+    fn from(e: ShareError) -> Self {
+        RuntimeError::Device(e.into())
+    }
 }

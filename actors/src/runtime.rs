@@ -404,7 +404,7 @@ impl Runtime {
     }
 
     /// A registered PC issues a group certificate for its recorder id.
-    pub async fn issue_certificate(&self, group: &GroupId, pc: &DeviceId, valid_until: Timestamp) -> Result<Outcome<Option<GroupCertificate>>, RuntimeError> {
+    pub async fn issue_certificate(&self, group: &GroupId, pc: &DeviceId, valid_until: Timestamp) -> Result<Outcome<GroupCertificate>, RuntimeError> {
         self.shared.exec(&group_stream(group), gflows::certificate(pc.clone(), valid_until)).await
     }
 
@@ -480,13 +480,7 @@ impl Runtime {
 
     /// A PD transmits a shareable content by radio; the value is what receivers get.
     pub async fn transmit(&self, pd: &DeviceId, content: &ContentId) -> Result<Outcome<SharedContent>, RuntimeError> {
-        let sent = self.device_command(pd, DeviceCommand::Transmit { content: content.clone() }).await?;
-        let shared = sent.events.iter().find_map(|r| match &r.event {
-            encore_domain::Event::Groups(e) => SharedContent::from_event(e),
-            _ => None,
-        });
-        let shared = shared.ok_or(RuntimeError::UnexpectedDecision { flow: "transmit" })?;
-        Ok(sent.map(|()| shared))
+        self.shared.exec(&device_stream(pd), gflows::transmit(content.clone())).await
     }
 
     /// A PD receives shared content (plays it, switches to it, or refuses; never stores it).

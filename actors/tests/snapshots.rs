@@ -22,7 +22,7 @@ async fn a_restarted_runtime_recovers_accounts_from_snapshots() {
     }
     // 25 events: AccountOpened, CardLoaded (initial) and 23 loads.
     let live = (*h.runtime.account(&account).await.unwrap()).clone();
-    assert_eq!((live.version, live.balance), (25, Money::minor(116)));
+    assert_eq!((live.version(), live.balance), (25, Money::minor(116)));
     let path = h.path();
     let Harness { dir, ledger, runtime, .. } = h;
     runtime.shutdown();

@@ -81,10 +81,10 @@ macro_rules! snapshottable {
     };
 }
 
-snapshottable!(Account, "account", Licensing, |s| s.starts_with("account-"), |st| st.version, |me, e| me.apply(e));
-snapshottable!(Card, "card", Licensing, |s| s.starts_with("card-"), |st| st.version, |me, e| me.apply(e));
-snapshottable!(CatalogueEntry, "content", Licensing, |s| s.starts_with("content-"), |st| st.version, |me, e| me.apply(e));
-snapshottable!(StationLog, "station", Licensing, |s| s.starts_with("kiosk-") || s.starts_with("player-"), |st| st.version, |me, e| me.apply(e));
+snapshottable!(Account, "account", Licensing, |s| s.starts_with("account-"), |st| st.version(), |me, e| me.apply(e));
+snapshottable!(Card, "card", Licensing, |s| s.starts_with("card-"), |st| st.version(), |me, e| me.apply(e));
+snapshottable!(CatalogueEntry, "content", Licensing, |s| s.starts_with("content-"), |st| st.version(), |me, e| me.apply(e));
+snapshottable!(StationLog, "station", Licensing, |s| s.starts_with("kiosk-") || s.starts_with("player-"), |st| st.version(), |me, e| me.apply(e));
 snapshottable!(Device, "device", Groups, |s| s.starts_with("device-"), |st| st.version(), |me, e| Aggregate::apply(me, e));
 snapshottable!(UserGroup, "group", Groups, |s| s.starts_with("group-") && s != GROUP_SERVER_STREAM, |st| st.version(), |me, e| me.apply(e));
 snapshottable!(GroupServer, "group-server", Groups, |s| s == GROUP_SERVER_STREAM, |st| st.version(), |me, e| me.apply(e));

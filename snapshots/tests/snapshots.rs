@@ -229,7 +229,7 @@ fn with_every_snapshot_damaged_the_state_is_rebuilt_from_zero() {
     assert_eq!(recovered.from_snapshot, None);
     assert_eq!(recovered.skipped.iter().map(|s| s.version).collect::<Vec<_>>(), versions.iter().rev().copied().collect::<Vec<_>>());
     assert_eq!(recovered.state, full_replay::<Account>(&ledger, &stream));
-    assert_eq!(recovered.replayed, recovered.state.version);
+    assert_eq!(recovered.replayed, recovered.state.version());
 }
 
 #[test]

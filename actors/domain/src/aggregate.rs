@@ -1,4 +1,11 @@
-//! The shape every actor's model has: a state that decides and applies.
+//! The shape every actor's model has: a state that decides and applies, and
+//! what a decision comes to.
+//!
+//! [`Aggregate::decide`] is the primitive: the events one command makes on
+//! its own state. What the runtime calls is one function per decision that
+//! returns a [`Decided`]: the decision's outcome (the value the caller gets)
+//! and a [`Decision`] naming every stream it appends to with the version it
+//! was decided on. The shell never picks a stream name or a version.
 
 use crate::time::Timestamp;
 
@@ -51,8 +58,58 @@ pub struct Decision<E> {
     pub appends: Vec<StreamEvents<E>>,
 }
 
+impl<E> StreamEvents<E> {
+    /// The same append with its events turned into a wider event type.
+    pub fn widen<F: From<E>>(self) -> StreamEvents<F> {
+        StreamEvents { stream: self.stream, expected_version: self.expected_version, events: self.events.into_iter().map(F::from).collect() }
+    }
+}
+
 impl<E> Decision<E> {
+    /// Events for one stream, at the version they were decided on.
+    pub fn single(stream: StreamName, expected_version: u64, events: Vec<E>) -> Self {
+        Decision { appends: vec![StreamEvents { stream, expected_version, events }] }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.appends.iter().all(|a| a.events.is_empty())
+    }
+
+    /// The same decision with its events turned into a wider event type
+    /// (one half's events as [`Event`](crate::Event)s).
+    pub fn widen<F: From<E>>(self) -> Decision<F> {
+        Decision { appends: self.appends.into_iter().map(StreamEvents::widen).collect() }
+    }
+}
+
+/// What one decision comes to: its outcome and the events to append (every
+/// stream with its expected version). Each decision the runtime makes has one
+/// such result type, an alias of this one (`PurchaseDecision`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided<O, E> {
+    pub outcome: O,
+    pub decision: Decision<E>,
+}
+
+impl<O, E> Decided<O, E> {
+    /// An outcome and the events of one stream, at the version they were decided on.
+    pub fn single(stream: StreamName, expected_version: u64, events: Vec<E>, outcome: O) -> Self {
+        Decided { outcome, decision: Decision::single(stream, expected_version, events) }
+    }
+
+    /// An outcome that writes nothing.
+    pub fn nothing(outcome: O) -> Self {
+        Decided { outcome, decision: Decision { appends: Vec::new() } }
+    }
+
+    /// The same result with its events turned into a wider event type.
+    pub fn widen<F: From<E>>(self) -> Decided<O, F> {
+        Decided { outcome: self.outcome, decision: self.decision.widen() }
+    }
+}
+
+impl<O, E> From<Decided<O, E>> for Decision<E> {
+    fn from(decided: Decided<O, E>) -> Self {
+        decided.decision
     }
 }

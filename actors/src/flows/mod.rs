@@ -1,26 +1,39 @@
-//! The deciders of every flow: each gathers the states a decision needs
-//! (its own actor's, plus lower-ranked actors' snapshots), calls the pure
-//! domain function and returns a [`Plan`](crate::shell::Plan). No domain
-//! rule lives here: only which states to read and which key ids derive from.
+//! The deciders of every flow: each gathers the states a decision needs (its
+//! own actor's, plus lower-ranked actors' snapshots), calls the one pure
+//! domain function of that decision and turns what it decided (an
+//! `encore_domain::aggregate::Decided`: the outcome, and the events of every
+//! stream with the version it was decided on) into a [`Plan`]. No domain
+//! rule lives here, and no stream name or expected version is picked here:
+//! only which states to read (for a purchase the domain says which,
+//! `purchase_peers`), which secrets to pass, and which key event ids derive
+//! from.
 
 pub mod groups;
 pub mod licensing;
 
-use encore_domain::aggregate::{Decision, StreamEvents};
+use encore_domain::aggregate::Decided;
 use encore_domain::Event;
 
-/// A decision of one half of the domain as a decision over [`Event`].
-pub fn widen<E: Into<Event>>(decision: Decision<E>) -> Decision<Event> {
-    Decision {
-        appends: decision
-            .appends
-            .into_iter()
-            .map(|a| StreamEvents { stream: a.stream, expected_version: a.expected_version, events: a.events.into_iter().map(Into::into).collect() })
-            .collect(),
-    }
+use crate::error::RuntimeError;
+use crate::shell::{DecideFuture, Plan};
+
+/// The plan of a decision: its outcome, its events as [`Event`]s, event ids derived from `key`.
+pub fn plan<O, E>(decided: Decided<O, E>, key: &str) -> Plan<O>
+where
+    Event: From<E>,
+{
+    plan_keyed(decided, key.as_bytes().to_vec())
 }
 
-/// Events for one stream at the version they were decided on.
-pub fn single<E: Into<Event>>(stream: String, expected_version: u64, events: Vec<E>) -> Decision<Event> {
-    Decision { appends: vec![StreamEvents { stream, expected_version, events: events.into_iter().map(Into::into).collect() }] }
+/// [`plan`] with a key of its own (a purchase's or a refund's, naming its id).
+pub fn plan_keyed<O, E>(decided: Decided<O, E>, key: Vec<u8>) -> Plan<O>
+where
+    Event: From<E>,
+{
+    Plan { outcome: decided.outcome, decision: decided.decision.widen(), key }
+}
+
+/// A decider's future for a plan decided without waiting on any peer.
+pub fn ready<T: 'static>(result: Result<Plan<T>, RuntimeError>) -> DecideFuture<T> {
+    Box::pin(async move { result })
 }

@@ -152,9 +152,7 @@ async fn certificate(world: &mut World, args: &Args<'_>) -> Result<Done, Failure
     let n = args.option("valid").ok_or_else(|| Usage("certificate needs `valid N days`".into()))?;
     let valid_until = world.runtime.now().plus_secs(args::duration(n, args.option(n).unwrap_or("days"))?);
     let outcome = world.runtime.issue_certificate(&group, &pc, valid_until).await?;
-    if let Some(certificate) = outcome.value.clone() {
-        world.certificates.insert(pc_name.to_string(), certificate);
-    }
+    world.certificates.insert(pc_name.to_string(), outcome.value.clone());
     Ok(Done::from(outcome))
 }
 

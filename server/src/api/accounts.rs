@@ -66,9 +66,9 @@ pub async fn get_account(state: web::Data<AppState>, caller: Caller, path: web::
         loaded: found.loaded.0,
         charged: found.charged.0,
         expires_at: found.expires_at.map(render_time),
-        version: found.version,
+        version: found.version(),
     };
-    Ok(HttpResponse::Ok().insert_header(etag(found.version)).json(view))
+    Ok(HttpResponse::Ok().insert_header(etag(found.version())).json(view))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{account}/loads", tag = "accounting", request_body = LoadMoney,
@@ -184,7 +184,7 @@ pub async fn get_card(state: web::Data<AppState>, caller: Caller, path: web::Pat
         card: card.to_string(),
         account: Some(issued.account.to_string()),
         licenses: found.licenses.keys().map(|c| c.to_string()).collect(),
-        version: found.version,
+        version: found.version(),
     };
-    Ok(HttpResponse::Ok().insert_header(etag(found.version)).json(view))
+    Ok(HttpResponse::Ok().insert_header(etag(found.version())).json(view))
 }

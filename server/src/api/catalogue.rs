@@ -78,7 +78,7 @@ fn content_view(content: &ContentId, entry: &encore_domain::licensing::Catalogue
         price: listing.price.0,
         uses: listing.condition.uses,
         valid_days: listing.condition.valid_days,
-        version: entry.version,
+        version: entry.version(),
         title: listing.title.clone(),
         file: listing.file.map(|f| ContentFileView { hash: hex(&f.hash), bytes: f.len }),
     })
@@ -110,7 +110,7 @@ pub async fn get_content(state: web::Data<AppState>, caller: Caller, path: web::
     let content = parse_id(ContentId::new(path.clone()), &path)?;
     let entry = state.runtime.catalogue(&content).await?;
     let view = content_view(&content, &entry).ok_or_else(|| ApiError::not_found("unknown-content", content.as_str()))?;
-    Ok(HttpResponse::Ok().insert_header(etag(entry.version)).json(view))
+    Ok(HttpResponse::Ok().insert_header(etag(entry.version())).json(view))
 }
 
 /// What an upload asks, for its idempotency key: the terms and the plain file's hash.

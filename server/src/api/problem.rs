@@ -121,7 +121,6 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Append(_)
             | RuntimeError::StateLoad(_)
             | RuntimeError::BlockingTask { .. }
-            | RuntimeError::UnexpectedDecision { .. }
             | RuntimeError::WrongActorKind { .. }
             | RuntimeError::AlreadyAnswered { .. }
             | RuntimeError::ScopeUsedTwice => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),

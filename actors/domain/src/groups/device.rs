@@ -22,7 +22,7 @@ use super::reputation::{self, FavoriteError, SyncError};
 use super::source_list::{seal_list, verify_list, CertificateKey, DeviceSecret, GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
 use super::streams::device_stream;
 use super::types::*;
-use crate::aggregate::{Aggregate, Decision, StreamEvents};
+use crate::aggregate::{Aggregate, Decided, Decision, StreamEvents};
 use crate::ids::{ContentId, DeviceId, GroupId, RecorderId};
 use crate::time::Timestamp;
 
@@ -361,13 +361,13 @@ fn rip(device: &Device, content: &ContentId) -> Result<Vec<GroupEvent>, RipError
 /// into its library with the buyer's group id as its source id, so the
 /// device plays it under group management. Nothing when the device was never
 /// provisioned (a plain player) or already holds the content.
-pub fn purchase_into_library(device: &Device, content: &ContentId, buyer: &GroupId) -> Option<crate::aggregate::StreamEvents<GroupEvent>> {
+pub fn purchase_into_library(device: &Device, content: &ContentId, buyer: &GroupId) -> Option<StreamEvents<GroupEvent>> {
     let id = device.require_id()?;
     if device.library.contains_key(content) {
         return None;
     }
     let acquired = GroupEvent::ContentAcquired { device: id.clone(), content: content.clone(), source: Some(SourceId::Group(buyer.clone())), rules: None };
-    Some(crate::aggregate::StreamEvents { stream: super::streams::device_stream(id), expected_version: device.version(), events: vec![acquired] })
+    Some(StreamEvents { stream: device_stream(id), expected_version: device.version(), events: vec![acquired] })
 }
 
 fn acquire(device: &Device, content: &ContentId, source: &Option<SourceId>, rules: &Option<UsageRules>) -> Result<Vec<GroupEvent>, AcquireError> {
@@ -458,6 +458,20 @@ impl Aggregate for Device {
         self.version += 1;
         self.apply_own(event);
     }
+}
+
+/// Runs one single-device command on `device` ([`Aggregate::decide`]) as a
+/// decision on its stream: the device's own, or for `Provision` the one the
+/// command names (the state has no id yet).
+pub fn device_command(device: &Device, command: &DeviceCommand, now: Timestamp) -> Result<Decided<(), GroupEvent>, DeviceError> {
+    let events = device.decide(command, now)?;
+    let stream = match command {
+        DeviceCommand::Provision { device: id, .. } => Some(device_stream(id)),
+        _ => device.stream(),
+    };
+    // Every command but `Provision` refuses an unprovisioned device, so the stream is known.
+    let appends = stream.map(|stream| StreamEvents { stream, expected_version: device.version(), events }).into_iter().collect();
+    Ok(Decided { outcome: (), decision: Decision { appends } })
 }
 
 impl Device {
@@ -579,7 +593,7 @@ fn one_pc_one_pd(a: &Device, b: &Device) -> bool {
 /// - unmanaged content copies only between a PC and a PD of the same group.
 ///
 /// Refusals go to `device-{from}`; the copy itself to `device-{to}`.
-pub fn copy_content(from: &Device, to: &Device, content: &ContentId) -> Result<Decision<GroupEvent>, CopyError> {
+pub fn copy_content(from: &Device, to: &Device, content: &ContentId) -> Result<Decided<(), GroupEvent>, CopyError> {
     let (Some(from_id), Some(to_id)) = (from.id(), to.id()) else {
         return Err(CopyError::UnknownDevice { content: content.clone() });
     };
@@ -592,7 +606,7 @@ pub fn copy_content(from: &Device, to: &Device, content: &ContentId) -> Result<D
     }
     let refuse = |reason| {
         let refusal = GroupEvent::CopyRefused { from: from_id.clone(), to: to_id.clone(), content: content.clone(), reason };
-        Ok(single(device_stream(from_id), from.version, vec![refusal]))
+        Ok(Decided::single(device_stream(from_id), from.version(), vec![refusal], ()))
     };
     let copied = |rules| GroupEvent::ContentCopied { from: from_id.clone(), to: to_id.clone(), content: content.clone(), source: item.source.clone(), rules };
     if let Some(rules) = &item.rules {
@@ -601,7 +615,7 @@ pub fn copy_content(from: &Device, to: &Device, content: &ContentId) -> Result<D
         }
         let checked_out = GroupEvent::ContentCheckedOut { device: from_id.clone(), to: to_id.clone(), content: content.clone() };
         let copy_rules = UsageRules { checkouts_left: 0, ..rules.clone() };
-        return Ok(pair((from_id, from.version, vec![checked_out]), (to_id, to.version, vec![copied(Some(copy_rules))])));
+        return Ok(pair((from_id, from.version(), vec![checked_out]), (to_id, to.version(), vec![copied(Some(copy_rules))])));
     }
     if item.source.is_none() {
         if !one_pc_one_pd(from, to) {
@@ -611,7 +625,7 @@ pub fn copy_content(from: &Device, to: &Device, content: &ContentId) -> Result<D
             return refuse(CopyRefusal::GroupMismatch { from: from.group.clone(), to: to.group.clone() });
         }
     }
-    Ok(single(device_stream(to_id), to.version, vec![copied(None)]))
+    Ok(Decided::single(device_stream(to_id), to.version(), vec![copied(None)], ()))
 }
 
 /// Why a merge command is malformed (integrity failures are `SourceListRejected` events).
@@ -630,7 +644,7 @@ pub enum MergeError {
 /// union, on both devices (003 [0177]-[0180]). Each list is checked first; a
 /// list that fails is neither used nor updated (`SourceListRejected` on its
 /// stream, and nothing merged).
-pub fn merge_lists(a: &Device, a_secret: &DeviceSecret, b: &Device, b_secret: &DeviceSecret) -> Result<Decision<GroupEvent>, MergeError> {
+pub fn merge_lists(a: &Device, a_secret: &DeviceSecret, b: &Device, b_secret: &DeviceSecret) -> Result<Decided<(), GroupEvent>, MergeError> {
     let (Some(a_id), Some(b_id)) = (a.id(), b.id()) else { return Err(MergeError::UnknownDevice) };
     if a_id == b_id {
         return Err(MergeError::SameDevice { device: a_id.clone() });
@@ -639,12 +653,12 @@ pub fn merge_lists(a: &Device, a_secret: &DeviceSecret, b: &Device, b_secret: &D
     let (a_ok, b_ok) = (a.list_is_intact(a_secret), b.list_is_intact(b_secret));
     if !a_ok || !b_ok {
         let mut decision = Decision { appends: Vec::new() };
-        for (ok, id, version) in [(a_ok, a_id, a.version), (b_ok, b_id, b.version)] {
+        for (ok, id, version) in [(a_ok, a_id, a.version()), (b_ok, b_id, b.version())] {
             if !ok {
                 decision.appends.push(StreamEvents { stream: device_stream(id), expected_version: version, events: rejected(id) });
             }
         }
-        return Ok(decision);
+        return Ok(Decided { outcome: (), decision });
     }
     let (ours, theirs) = (a.list.group_id(), b.list.group_id());
     if ours.is_none() || ours != theirs {
@@ -657,20 +671,16 @@ pub fn merge_lists(a: &Device, a_secret: &DeviceSecret, b: &Device, b_secret: &D
         list: merged.clone(),
         icv: seal_list(secret, id, &merged),
     };
-    Ok(pair((a_id, a.version, vec![event(a_id, b_id, a_secret)]), (b_id, b.version, vec![event(b_id, a_id, b_secret)])))
+    Ok(pair((a_id, a.version(), vec![event(a_id, b_id, a_secret)]), (b_id, b.version(), vec![event(b_id, a_id, b_secret)])))
 }
 
-/// A decision appending to one stream.
-pub(super) fn single(stream: String, expected_version: u64, events: Vec<GroupEvent>) -> Decision<GroupEvent> {
-    Decision { appends: vec![StreamEvents { stream, expected_version, events }] }
-}
-
-/// A decision appending to two device streams.
-pub(super) fn pair(a: (&DeviceId, u64, Vec<GroupEvent>), b: (&DeviceId, u64, Vec<GroupEvent>)) -> Decision<GroupEvent> {
-    Decision {
+/// A decision appending to two device streams, outcome `()`.
+pub(super) fn pair(a: (&DeviceId, u64, Vec<GroupEvent>), b: (&DeviceId, u64, Vec<GroupEvent>)) -> Decided<(), GroupEvent> {
+    let decision = Decision {
         appends: vec![
             StreamEvents { stream: device_stream(a.0), expected_version: a.1, events: a.2 },
             StreamEvents { stream: device_stream(b.0), expected_version: b.1, events: b.2 },
         ],
-    }
+    };
+    Decided { outcome: (), decision }
 }

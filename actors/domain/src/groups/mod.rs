@@ -6,17 +6,21 @@
 //! |---|---|---|
 //! | `group-server` | [`GroupServer`] | [`register_user`] |
 //! | `group-{group id}` | [`UserGroup`] | [`register_user`], [`register_device`], [`deregister_device`], [`issue_certificate`] |
-//! | `device-{device id}` | [`Device`] | [`Device::decide`] ([`DeviceCommand`]), the two-stream decisions above and [`copy_content`], [`merge_lists`], [`upload_favorites`], [`forward_favorites`] |
-//! | `distribution` | [`Distribution`] | [`Distribution::decide`] ([`DistributionCommand`]), [`forward_favorites`] |
+//! | `device-{device id}` | [`Device`] | [`device_command`] ([`DeviceCommand`]), [`transmit_content`], [`sync_reputation`], the two-stream decisions above and [`copy_content`], [`merge_lists`], [`upload_favorites`], [`forward_favorites`]; a member's purchase ([`purchase_into_library`]) |
+//! | `distribution` | [`Distribution`] | [`distribution_command`] ([`DistributionCommand`]), [`forward_favorites`]; a member's purchase ([`purchase_reputation`]) |
 //!
 //! Every state counts the events applied to it: `version()` is the expected
-//! version to append with. Decisions spanning streams are [`Decision`]s, to be
-//! appended atomically. All events are one enum, [`GroupEvent`].
+//! version to append with. Every decision the runtime makes returns a
+//! [`Decided`]: its outcome and a [`Decision`] naming each stream with its
+//! expected version, appended atomically. `Aggregate::decide` (a `Vec` of
+//! events for one state) is the primitive under [`device_command`] and
+//! [`distribution_command`]. All events are one enum, [`GroupEvent`].
 //!
 //! Files: [`source_list`] (source ids, list, integrity value, certificates),
 //! [`types`] (value types and refusal reasons), [`events`], [`user_group`],
 //! [`device`], [`radio`], [`reputation`], [`streams`].
 //!
+//! [`Decided`]: crate::aggregate::Decided
 //! [`Decision`]: crate::aggregate::Decision
 
 pub mod device;
@@ -35,11 +39,12 @@ mod rules_tests;
 #[cfg(test)]
 mod test_support;
 
-pub use device::{copy_content, merge_lists, purchase_into_library, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
+pub use device::{copy_content, device_command, merge_lists, purchase_into_library, Device, DeviceCommand, DeviceError, LibraryItem, NowPlaying};
 pub use events::GroupEvent;
-pub use radio::SharedContent;
+pub use radio::{transmit_content, SharedContent};
 pub use reputation::{
-    discounted_price, forward_favorites, purchase_reputation, ranking, upload_favorites, Distribution, DistributionCommand, PurchaseReputation,
+    discounted_price, distribution_command, forward_favorites, purchase_reputation, ranking, sync_reputation, upload_favorites, Distribution,
+    DistributionCommand, PurchaseReputation,
 };
 pub use source_list::{CertificateKey, DeviceSecret, GroupCertificate, Mac, SourceEntry, SourceId, SourceIdList};
 pub use streams::{device_stream, group_stream, DISTRIBUTION_STREAM, GROUP_SERVER_STREAM};

@@ -11,7 +11,9 @@
 
 use super::device::Device;
 use super::events::GroupEvent;
+use super::streams::device_stream;
 use super::types::{SharedRefusal, SwitchReason};
+use crate::aggregate::Decided;
 use crate::ids::{ContentId, DeviceId, GroupId};
 
 /// What a receiving PD hears: the payload of a `ContentShared` event.
@@ -23,6 +25,11 @@ pub struct SharedContent {
 }
 
 impl SharedContent {
+    /// The `ContentShared` event of `sender` transmitting this.
+    fn event(&self, sender: &DeviceId) -> GroupEvent {
+        GroupEvent::ContentShared { device: sender.clone(), content: self.content.clone(), group: self.group.clone(), reliability: self.reliability }
+    }
+
     /// The transmission carried by a `ContentShared` event, if it is one.
     pub fn from_event(event: &GroupEvent) -> Option<SharedContent> {
         match event {
@@ -88,12 +95,25 @@ pub(super) fn mark_shareable(device: &Device, content: &ContentId) -> Result<Vec
 }
 
 pub(super) fn transmit(device: &Device, content: &ContentId) -> Result<Vec<GroupEvent>, ShareError> {
+    let (id, shared) = transmission(device, content)?;
+    Ok(vec![shared.event(id)])
+}
+
+/// A PD transmits shareable `content` by radio (`ContentShared` on its
+/// stream); the outcome is what receivers hear.
+pub fn transmit_content(device: &Device, content: &ContentId) -> Result<Decided<SharedContent, GroupEvent>, ShareError> {
+    let (id, shared) = transmission(device, content)?;
+    Ok(Decided::single(device_stream(id), device.version(), vec![shared.event(id)], shared))
+}
+
+/// The sender's id and what it transmits, checked to be shareable.
+fn transmission<'a>(device: &'a Device, content: &ContentId) -> Result<(&'a DeviceId, SharedContent), ShareError> {
     let id = sending_pd(device, content)?;
     if !device.library.get(content).is_some_and(|item| item.shareable) {
         return Err(ShareError::NotShareable { content: content.clone() });
     }
     let group = device.group.clone().ok_or_else(|| ShareError::NotInGroup { device: id.clone() })?;
-    Ok(vec![GroupEvent::ContentShared { device: id.clone(), content: content.clone(), group, reliability: device.reliability }])
+    Ok((id, SharedContent { content: content.clone(), group, reliability: device.reliability }))
 }
 
 /// Why a busy receiver would switch to `shared`, if it would.

@@ -19,7 +19,7 @@ use super::device::{pair, Device};
 use super::events::GroupEvent;
 use super::streams::{device_stream, DISTRIBUTION_STREAM};
 use super::types::{CharismaPolicy, DistributionConfig, Favorite};
-use crate::aggregate::{Aggregate, Decision, StreamEvents};
+use crate::aggregate::{Aggregate, Decided, Decision, StreamEvents};
 use crate::ids::{ContentId, DeviceId, GroupId, PurchaseId};
 use crate::money::Money;
 use crate::time::Timestamp;
@@ -47,6 +47,9 @@ pub enum FavoriteError {
 pub enum SyncError {
     #[error("no such device: reliability {reliability} cannot be synced to an unprovisioned device")]
     UnknownDevice { reliability: u64 },
+    /// [`sync_reputation`] only: the device has no group id whose reputation it could get.
+    #[error("device {device} is in no group")]
+    NotInGroup { device: DeviceId },
 }
 
 pub(super) fn press_favorite(device: &Device) -> Result<Vec<GroupEvent>, FavoriteError> {
@@ -78,6 +81,17 @@ pub(super) fn sync(device: &Device, reliability: u64, charisma: &[GroupId]) -> R
     Ok(events)
 }
 
+/// Brings `device` up to date with the distribution server's reliability of
+/// its group and charisma list ([0407]-[0408], [0428]); nothing new writes
+/// nothing. A device in no group has nothing to sync: an error.
+pub fn sync_reputation(device: &Device, server: &Distribution) -> Result<Decided<(), GroupEvent>, SyncError> {
+    let id = device.require_id().ok_or(SyncError::UnknownDevice { reliability: 0 })?;
+    let group = device.group().ok_or_else(|| SyncError::NotInGroup { device: id.clone() })?;
+    let charisma: Vec<GroupId> = server.charisma.iter().cloned().collect();
+    let events = sync(device, server.reliability_of(group), &charisma)?;
+    Ok(Decided::single(device_stream(id), device.version(), events, ()))
+}
+
 /// Why favorites could not move from a PD to a PC.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,7 +109,7 @@ pub enum UploadError {
 }
 
 /// Moves a PD's favorites to a connected PC of its own group (003 [0404]-[0405]).
-pub fn upload_favorites(pd: &Device, pc: &Device) -> Result<Decision<GroupEvent>, UploadError> {
+pub fn upload_favorites(pd: &Device, pc: &Device) -> Result<Decided<(), GroupEvent>, UploadError> {
     let (Some(pd_id), Some(pc_id)) = (pd.id(), pc.id()) else { return Err(UploadError::UnknownDevice) };
     if !pd.is_pd() {
         return Err(UploadError::NotAPd { device: pd_id.clone() });
@@ -110,7 +124,7 @@ pub fn upload_favorites(pd: &Device, pc: &Device) -> Result<Decision<GroupEvent>
         return Err(UploadError::NoFavorites { device: pd_id.clone() });
     }
     let event = GroupEvent::FavoritesUploaded { from: pd_id.clone(), to: pc_id.clone(), favorites: pd.favorites.clone() };
-    Ok(pair((pd_id, pd.version, vec![event.clone()]), (pc_id, pc.version, vec![event])))
+    Ok(pair((pd_id, pd.version(), vec![event.clone()]), (pc_id, pc.version(), vec![event])))
 }
 
 /// Why favorites could not move from a PC to the distribution server.
@@ -128,7 +142,7 @@ pub enum ForwardError {
 }
 
 /// Moves a PC's favorites to the distribution server (003 [0406], [0437]).
-pub fn forward_favorites(pc: &Device, server: &Distribution) -> Result<Decision<GroupEvent>, ForwardError> {
+pub fn forward_favorites(pc: &Device, server: &Distribution) -> Result<Decided<(), GroupEvent>, ForwardError> {
     let pc_id = pc.id().ok_or(ForwardError::UnknownDevice)?;
     if !pc.is_pc() {
         return Err(ForwardError::NotAPc { device: pc_id.clone() });
@@ -138,12 +152,13 @@ pub fn forward_favorites(pc: &Device, server: &Distribution) -> Result<Decision<
         return Err(ForwardError::NoFavorites { device: pc_id.clone() });
     }
     let event = GroupEvent::FavoritesForwarded { device: pc_id.clone(), group, favorites: pc.favorites.clone() };
-    Ok(Decision {
+    let decision = Decision {
         appends: vec![
-            StreamEvents { stream: device_stream(pc_id), expected_version: pc.version, events: vec![event.clone()] },
-            StreamEvents { stream: DISTRIBUTION_STREAM.to_string(), expected_version: server.version, events: vec![event] },
+            StreamEvents { stream: device_stream(pc_id), expected_version: pc.version(), events: vec![event.clone()] },
+            StreamEvents { stream: DISTRIBUTION_STREAM.to_string(), expected_version: server.version(), events: vec![event] },
         ],
-    })
+    };
+    Ok(Decided { outcome: (), decision })
 }
 
 /// Group ids ranked by reliability, highest first; ties by group id ascending.
@@ -210,8 +225,8 @@ pub struct PurchaseReputation {
 
 impl PurchaseReputation {
     /// The distribution stream's part of a purchase's decision, if it has one.
-    pub fn append(&self, bought: bool, distribution_version: u64) -> Option<crate::aggregate::StreamEvents<GroupEvent>> {
-        (bought && !self.events_if_bought.is_empty()).then(|| crate::aggregate::StreamEvents {
+    pub fn append(&self, bought: bool, distribution_version: u64) -> Option<StreamEvents<GroupEvent>> {
+        (bought && !self.events_if_bought.is_empty()).then(|| StreamEvents {
             stream: DISTRIBUTION_STREAM.to_string(),
             expected_version: distribution_version,
             events: self.events_if_bought.clone(),
@@ -384,6 +399,12 @@ fn set_reward(server: &Distribution, group: &GroupId, discount_bp: u32) -> Resul
         return Err(RewardError::NotCharisma { group: group.clone() });
     }
     Ok(vec![GroupEvent::RewardGranted { group: group.clone(), discount_bp }])
+}
+
+/// Runs one distribution server command ([`Aggregate::decide`]) as a decision on `distribution`.
+pub fn distribution_command(server: &Distribution, command: &DistributionCommand, now: Timestamp) -> Result<Decided<(), GroupEvent>, DistributionError> {
+    let events = server.decide(command, now)?;
+    Ok(Decided::single(DISTRIBUTION_STREAM.to_string(), server.version(), events, ()))
 }
 
 impl Aggregate for Distribution {

@@ -265,11 +265,11 @@ fn groups_rule_6_a_tampered_list_is_never_used_or_updated() {
     let events = tampered.decide(&DeviceCommand::AcceptCertificate { certificate: cert, key: cert_key(), secret: secret("pd1") }, T0).unwrap();
     assert!(matches!(&events[..], [GroupEvent::CertificateRefused { reason: CertificateRefusal::SourceListRejected, .. }]));
 
-    let merge = merge_lists(&tampered, &secret("pd1"), &w.device("pc1"), &secret("pc1")).unwrap();
+    let merge = merge_lists(&tampered, &secret("pd1"), &w.device("pc1"), &secret("pc1")).unwrap().decision;
     assert_eq!(merge.appends.len(), 1);
     assert_eq!(merge.appends[0].events, vec![GroupEvent::SourceListRejected { device: did("pd1"), during: ListUse::Merge }]);
 
-    let leave = deregister_device(&w.group(&g), &tampered, &did("pd1"), &secret("pd1")).unwrap();
+    let leave = deregister_device(&w.group(&g), &tampered, &did("pd1"), &secret("pd1")).unwrap().decision;
     assert!(leave.appends[1].events.contains(&GroupEvent::SourceListRejected { device: did("pd1"), during: ListUse::Deregistration }));
     assert!(!leave.appends[1].events.iter().any(|e| matches!(e, GroupEvent::SourceListCleared { .. })));
 
@@ -284,7 +284,7 @@ fn groups_rule_6_a_tampered_device_cannot_join_a_group() {
     let g = w.user("alice", "01234");
     w.pc("pc1", Some("r1"));
     let tampered = w.device("pc1").with_tampered_list(SourceIdList::only_recorder(Some(&rid("r-other"))));
-    let decision = register_device(&w.group(&g), &tampered, &did("pc1"), None, &secret("pc1")).unwrap();
+    let decision = register_device(&w.group(&g), &tampered, &did("pc1"), None, &secret("pc1")).unwrap().decision;
     assert_eq!(decision.appends.len(), 1, "nothing on the device stream");
     assert!(matches!(&decision.appends[0].events[..], [GroupEvent::DeviceRegistrationRefused { reason: RegistrationRefusal::SourceListRejected, .. }]));
 }

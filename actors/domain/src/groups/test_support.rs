@@ -41,7 +41,8 @@ pub(crate) struct World {
 
 impl World {
     /// Appends a decision atomically; panics if an expected version is stale.
-    pub fn commit(&mut self, decision: Decision<GroupEvent>) -> Vec<GroupEvent> {
+    pub fn commit(&mut self, decision: impl Into<Decision<GroupEvent>>) -> Vec<GroupEvent> {
+        let decision = decision.into();
         for append in &decision.appends {
             let len = self.streams.get(&append.stream).map_or(0, Vec::len) as u64;
             assert_eq!(len, append.expected_version, "stale expected version on {}", append.stream);
@@ -94,11 +95,12 @@ impl World {
     }
 
     pub fn user_with(&mut self, user: &str, service: &str, limits: GroupLimits) -> GroupId {
-        let decision = register_user(&self.server(), &UserId::new(user).unwrap(), ServiceId::new(service).unwrap(), limits).unwrap();
-        match self.commit(decision).as_slice() {
-            [GroupEvent::UserRegistered { group, .. }, ..] => group.clone(),
+        let decided = register_user(&self.server(), &UserId::new(user).unwrap(), ServiceId::new(service).unwrap(), limits).unwrap();
+        match self.commit(decided.decision).as_slice() {
+            [GroupEvent::UserRegistered { group, .. }, ..] => assert_eq!(*group, decided.outcome, "the outcome is the group registered"),
             other => panic!("unexpected {other:?}"),
         }
+        decided.outcome
     }
 
     pub fn pc(&mut self, name: &str, recorder: Option<&str>) {
@@ -122,11 +124,12 @@ impl World {
     }
 
     pub fn certificate(&mut self, group: &GroupId, pc: &str, valid_until: Timestamp) -> GroupCertificate {
-        let decision = issue_certificate(&self.group(group), &self.device(pc), &did(pc), &cert_key(), valid_until, T0).unwrap();
-        match self.commit(decision).as_slice() {
-            [GroupEvent::GroupCertificateIssued { certificate, .. }, ..] => certificate.clone(),
+        let decided = issue_certificate(&self.group(group), &self.device(pc), &did(pc), &cert_key(), valid_until, T0).unwrap();
+        match self.commit(decided.decision).as_slice() {
+            [GroupEvent::GroupCertificateIssued { certificate, .. }, ..] => assert_eq!(*certificate, decided.outcome, "the outcome is the certificate issued"),
             other => panic!("unexpected {other:?}"),
         }
+        decided.outcome
     }
 
     pub fn play(&mut self, name: &str, content: &str, now: Timestamp) -> GroupEvent {

@@ -21,7 +21,7 @@ use super::events::GroupEvent;
 use super::source_list::{seal_list, CertificateKey, DeviceSecret, GroupCertificate, SourceEntry, SourceId, SourceIdList};
 use super::streams::{device_stream, group_stream, GROUP_SERVER_STREAM};
 use super::types::{DeviceKind, GroupLimits, ListUse, RegistrationRefusal};
-use crate::aggregate::{Decision, StreamEvents};
+use crate::aggregate::{Decided, Decision, StreamEvents};
 use crate::ids::{DeviceId, GroupId, LeafId, RecorderId, ServiceId, TerminalId, UserId};
 use crate::time::Timestamp;
 
@@ -84,7 +84,8 @@ pub enum RegisterUserError {
 
 /// Registers `user` for `service`: assigns the next leaf id and opens the
 /// group stream (`UserRegistered` on `group-server` and `group-{group}`).
-pub fn register_user(server: &GroupServer, user: &UserId, service: ServiceId, limits: GroupLimits) -> Result<Decision<GroupEvent>, RegisterUserError> {
+/// The outcome is the user's new group id.
+pub fn register_user(server: &GroupServer, user: &UserId, service: ServiceId, limits: GroupLimits) -> Result<Decided<GroupId, GroupEvent>, RegisterUserError> {
     if let Some(group) = server.users.get(user) {
         return Err(RegisterUserError::AlreadyRegistered { user: user.clone(), group: group.clone() });
     }
@@ -95,12 +96,13 @@ pub fn register_user(server: &GroupServer, user: &UserId, service: ServiceId, li
     let leaf = leaf_for(assigned as u64 + 1).ok_or(RegisterUserError::LeafIdsExhausted { assigned })?;
     let group = GroupId::new(service, leaf.clone());
     let event = GroupEvent::UserRegistered { user: user.clone(), leaf, group: group.clone(), limits };
-    Ok(Decision {
+    let decision = Decision {
         appends: vec![
-            StreamEvents { stream: GROUP_SERVER_STREAM.to_string(), expected_version: server.version, events: vec![event.clone()] },
+            StreamEvents { stream: GROUP_SERVER_STREAM.to_string(), expected_version: server.version(), events: vec![event.clone()] },
             StreamEvents { stream: group_stream(&group), expected_version: 0, events: vec![event] },
         ],
-    })
+    };
+    Ok(Decided { outcome: group, decision })
 }
 
 /// A registered PC as the group sees it.
@@ -257,26 +259,37 @@ pub fn register_device(
     named: &DeviceId,
     via: Option<&DeviceId>,
     secret: &DeviceSecret,
-) -> Result<Decision<GroupEvent>, RegisterDeviceError> {
+) -> Result<Decided<(), GroupEvent>, RegisterDeviceError> {
     let (group_id, device_id) = known(group, device, named)?;
     if device.group() == Some(group_id) {
         return Err(RegisterDeviceError::AlreadyInThisGroup { device: device_id.clone(), group: group_id.clone() });
     }
     let kind = device.kind().cloned().ok_or_else(|| RegisterDeviceError::UnknownDevice { device: named.clone() })?;
-    let group_append = |events| StreamEvents { stream: group_stream(group_id), expected_version: group.version, events };
     if let Some(reason) = group.refusal(device, &kind, via, secret) {
         let refused = GroupEvent::DeviceRegistrationRefused { group: group_id.clone(), device: device_id.clone(), reason };
-        return Ok(Decision { appends: vec![group_append(vec![refused])] });
+        return Ok(Decided::single(group_stream(group_id), group.version(), vec![refused], ()));
     }
     let via = if kind.is_pc() { None } else { via.cloned() };
     let registered = GroupEvent::DeviceRegistered { group: group_id.clone(), device: device_id.clone(), kind, via };
     let added = device.add_source(device_id, secret, SourceEntry::new(SourceId::Group(group_id.clone()), None));
-    Ok(Decision {
+    Ok(Decided { outcome: (), decision: group_and_device(group, group_id, vec![registered.clone()], device, device_id, vec![registered, added]) })
+}
+
+/// Events for a group's stream and a device's, in one atomic decision.
+fn group_and_device(
+    group: &UserGroup,
+    group_id: &GroupId,
+    group_events: Vec<GroupEvent>,
+    device: &Device,
+    device_id: &DeviceId,
+    device_events: Vec<GroupEvent>,
+) -> Decision<GroupEvent> {
+    Decision {
         appends: vec![
-            group_append(vec![registered.clone()]),
-            StreamEvents { stream: device_stream(device_id), expected_version: device.version(), events: vec![registered, added] },
+            StreamEvents { stream: group_stream(group_id), expected_version: group.version(), events: group_events },
+            StreamEvents { stream: device_stream(device_id), expected_version: device.version(), events: device_events },
         ],
-    })
+    }
 }
 
 /// Why a deregistration command is malformed.
@@ -297,7 +310,7 @@ pub enum DeregisterError {
 /// except its own recorder id (`SourceListCleared`), unless it fails its
 /// integrity check, in which case it is left untouched (`SourceListRejected`).
 /// The group keeps counting the PC's recorder id.
-pub fn deregister_device(group: &UserGroup, device: &Device, named: &DeviceId, secret: &DeviceSecret) -> Result<Decision<GroupEvent>, DeregisterError> {
+pub fn deregister_device(group: &UserGroup, device: &Device, named: &DeviceId, secret: &DeviceSecret) -> Result<Decided<(), GroupEvent>, DeregisterError> {
     let (group_id, device_id) = known(group, device, named).map_err(|e| match e {
         RegisterDeviceError::UnknownGroup { device } => DeregisterError::UnknownGroup { device },
         _ => DeregisterError::UnknownDevice { device: named.clone() },
@@ -313,12 +326,7 @@ pub fn deregister_device(group: &UserGroup, device: &Device, named: &DeviceId, s
     } else {
         GroupEvent::SourceListRejected { device: device_id.clone(), during: ListUse::Deregistration }
     };
-    Ok(Decision {
-        appends: vec![
-            StreamEvents { stream: group_stream(group_id), expected_version: group.version, events: vec![left.clone()] },
-            StreamEvents { stream: device_stream(device_id), expected_version: device.version(), events: vec![left, list_event] },
-        ],
-    })
+    Ok(Decided { outcome: (), decision: group_and_device(group, group_id, vec![left.clone()], device, device_id, vec![left, list_event]) })
 }
 
 /// Why a certificate could not be issued.
@@ -337,7 +345,8 @@ pub enum IssueCertificateError {
 
 /// A registered PC issues the group certificate for its recorder id
 /// (003 [0069], [0252]); `GroupCertificateIssued` goes to the group stream
-/// (the certificate management server's store) and to the PC's stream.
+/// (the certificate management server's store) and to the PC's stream. The
+/// outcome is the certificate issued.
 pub fn issue_certificate(
     group: &UserGroup,
     pc: &Device,
@@ -345,7 +354,7 @@ pub fn issue_certificate(
     key: &CertificateKey,
     valid_until: Timestamp,
     now: Timestamp,
-) -> Result<Decision<GroupEvent>, IssueCertificateError> {
+) -> Result<Decided<GroupCertificate, GroupEvent>, IssueCertificateError> {
     let group_id = group.group().ok_or_else(|| IssueCertificateError::UnknownGroup { device: named.clone() })?;
     let registered = group.pcs.get(named).filter(|_| pc.id() == Some(named) && pc.group() == Some(group_id));
     let registered = registered.ok_or_else(|| IssueCertificateError::NotARegisteredPc { device: named.clone(), group: group_id.clone() })?;
@@ -354,13 +363,8 @@ pub fn issue_certificate(
         return Err(IssueCertificateError::AlreadyExpired { valid_until });
     }
     let certificate = GroupCertificate::issue(key, group_id.clone(), recorder, valid_until);
-    let event = GroupEvent::GroupCertificateIssued { device: named.clone(), certificate };
-    Ok(Decision {
-        appends: vec![
-            StreamEvents { stream: group_stream(group_id), expected_version: group.version, events: vec![event.clone()] },
-            StreamEvents { stream: device_stream(named), expected_version: pc.version(), events: vec![event] },
-        ],
-    })
+    let event = GroupEvent::GroupCertificateIssued { device: named.clone(), certificate: certificate.clone() };
+    Ok(Decided { outcome: certificate, decision: group_and_device(group, group_id, vec![event.clone()], pc, named, vec![event]) })
 }
 
 #[cfg(test)]

@@ -11,12 +11,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Decided};
 use crate::ids::{AccountId, CardId, ContentId, GroupId, PurchaseId, UserId};
 use crate::money::Money;
 use crate::time::Timestamp;
 
 use super::events::{AccountLinked, AccountOpened, CardLoaded, ChargeDeclined, Charged, DeclineReason, LicensingEvent, Refunded, Station};
+use super::streams::account_stream;
 
 /// What the account remembers of a charged purchase.
 #[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
@@ -34,7 +35,7 @@ pub struct ChargeRecord {
 pub struct Account {
     /// Events applied so far (the expected version of the next append).
     #[n(0)]
-    pub version: u64,
+    version: u64,
     /// `None` until `AccountOpened`.
     #[n(1)]
     pub id: Option<AccountId>,
@@ -173,6 +174,11 @@ fn saturating_sub(a: Money, b: Money) -> Money {
 }
 
 impl Account {
+    /// Events applied so far: the expected version of `account-{id}`.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     pub fn is_open(&self) -> bool {
         self.id.is_some()
     }
@@ -220,12 +226,11 @@ impl Account {
         }
     }
 
-    /// The balance a load of `amount` would leave (the value of `decide_load`'s decision).
-    pub fn balance_after_load(&self, amount: Money) -> Money {
-        self.balance.checked_add(amount).unwrap_or(self.balance)
+    pub fn decide_load(&self, account: &AccountId, amount: Money, now: Timestamp) -> Result<Vec<LicensingEvent>, LoadError> {
+        Ok(vec![self.loaded(account, amount, now)?.into()])
     }
 
-    pub fn decide_load(&self, account: &AccountId, amount: Money, now: Timestamp) -> Result<Vec<LicensingEvent>, LoadError> {
+    fn loaded(&self, account: &AccountId, amount: Money, now: Timestamp) -> Result<CardLoaded, LoadError> {
         if self.opened(account).is_none() {
             return Err(LoadError::NotOpen { account: account.clone() });
         }
@@ -238,7 +243,7 @@ impl Account {
         let overflow = || LoadError::Overflow { account: account.clone(), balance: self.balance, amount };
         let balance_after = self.balance.checked_add(amount).ok_or_else(overflow)?;
         self.loaded.checked_add(amount).ok_or_else(overflow)?;
-        Ok(vec![CardLoaded { account: account.clone(), amount, balance_after, at: now }.into()])
+        Ok(CardLoaded { account: account.clone(), amount, balance_after, at: now })
     }
 
     /// Charges a purchase, declines it, or recognises a retry.
@@ -306,6 +311,38 @@ impl Account {
         let balance_after = self.balance.checked_add(amount).ok_or_else(overflow)?;
         Ok(RefundOutcome::Refunded(Refunded { account: account.clone(), purchase: purchase.clone(), amount, balance_after, at: now }))
     }
+}
+
+/// Opens `account` (its stream is `state`'s), with `initial` loaded unless it is zero.
+pub fn open_account(
+    state: &Account,
+    account: &AccountId,
+    expires_at: Option<Timestamp>,
+    initial: Money,
+    now: Timestamp,
+) -> Result<Decided<(), LicensingEvent>, OpenAccountError> {
+    let events = state.decide_open(account, expires_at, initial, now)?;
+    Ok(Decided::single(account_stream(account), state.version(), events, ()))
+}
+
+/// Loads `amount` onto an open account; the outcome is the balance after the load.
+pub fn load_money(state: &Account, account: &AccountId, amount: Money, now: Timestamp) -> Result<Decided<Money, LicensingEvent>, LoadError> {
+    let loaded = state.loaded(account, amount, now)?;
+    let balance_after = loaded.balance_after;
+    Ok(Decided::single(account_stream(account), state.version(), vec![loaded.into()], balance_after))
+}
+
+/// Links an open account to `user` of `group`; the outcome is the group the
+/// account is linked to (linking again to it writes nothing).
+pub fn link_account(
+    state: &Account,
+    account: &AccountId,
+    user: &UserId,
+    group: &GroupId,
+    now: Timestamp,
+) -> Result<Decided<GroupId, LicensingEvent>, LinkError> {
+    let events = state.decide_link(account, user, group, now)?;
+    Ok(Decided::single(account_stream(account), state.version(), events, group.clone()))
 }
 
 impl Aggregate for Account {

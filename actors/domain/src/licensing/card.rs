@@ -9,12 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Decided};
 use crate::ids::{AccountId, CardId, ContentId, PurchaseId};
 use crate::time::Timestamp;
 
 use super::crypto::{verify_card, CardProof, DeviceKey, IssuerSecret, KeyCheck, LicenseTerms, SealedLicense};
 use super::events::{CardIssued, CardRejected, CardRejection, ContentIdRecordedOnCard, LicensingEvent, Station};
+use super::streams::card_stream;
 
 /// What a card is, once issued.
 #[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
@@ -44,7 +45,7 @@ pub struct CardLicense {
 #[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct Card {
     #[n(0)]
-    pub version: u64,
+    version: u64,
     #[n(1)]
     pub issued: Option<IssuedCard>,
     #[n(2)]
@@ -95,6 +96,11 @@ pub enum CardCheck {
 }
 
 impl Card {
+    /// Events applied so far: the expected version of `card-{id}`.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// The issued card, if any.
     pub fn info(&self) -> Option<&IssuedCard> {
         self.issued.as_ref()
@@ -189,6 +195,21 @@ impl Card {
             _ => Vec::new(),
         }
     }
+}
+
+/// Issues `card` (its stream is `state`'s) for `account`, whose state is
+/// `opened`: an account that is not open gets no card (`AccountNotOpen`).
+pub fn issue_card(
+    state: &Card,
+    opened: &super::account::Account,
+    card: &CardId,
+    account: &AccountId,
+    expires_at: Option<Timestamp>,
+    key_check: KeyCheck,
+    now: Timestamp,
+) -> Result<Decided<(), LicensingEvent>, IssueCardError> {
+    let events = state.decide_issue_for(opened, card, account, expires_at, key_check, now)?;
+    Ok(Decided::single(card_stream(card), state.version(), events, ()))
 }
 
 impl Aggregate for Card {

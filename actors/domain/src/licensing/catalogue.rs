@@ -5,13 +5,14 @@
 //! The command carries the key already sealed (see
 //! `LicenseServerKey::seal_content_key`), so deciding needs no key at all.
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Decided};
 use crate::ids::ContentId;
 use crate::money::Money;
 use crate::time::Timestamp;
 
 use super::crypto::SealedContentKey;
 use super::events::{ContentFile, ContentListed, LicensingEvent, UseCondition};
+use super::streams::content_stream;
 
 /// The longest title a listing may carry, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -44,7 +45,7 @@ pub struct ListingDetails {
 #[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct CatalogueEntry {
     #[n(0)]
-    pub version: u64,
+    version: u64,
     #[n(1)]
     pub listing: Option<Listing>,
 }
@@ -72,6 +73,11 @@ pub enum ListError {
 }
 
 impl CatalogueEntry {
+    /// Events applied so far: the expected version of `content-{id}`.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// The entry as a buyer with a member reward of `discount_bp` sees it
     /// (003 [0438]-[0440]): the list price less the discount, rounded down.
     pub fn discounted(&self, discount_bp: Option<u32>) -> CatalogueEntry {
@@ -141,6 +147,20 @@ impl CatalogueEntry {
         };
         Ok(vec![listed.into()])
     }
+}
+
+/// Lists `content` (its stream is `entry`'s) with its sealed key, title and file.
+pub fn list_content(
+    entry: &CatalogueEntry,
+    content: &ContentId,
+    price: Money,
+    condition: UseCondition,
+    sealed_key: &SealedContentKey,
+    details: &ListingDetails,
+    now: Timestamp,
+) -> Result<Decided<(), LicensingEvent>, ListError> {
+    let events = entry.decide_list_with(content, price, condition, sealed_key, details, now)?;
+    Ok(Decided::single(content_stream(content), entry.version(), events, ()))
 }
 
 fn title_is_fit(title: &str) -> bool {

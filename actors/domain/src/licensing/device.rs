@@ -3,7 +3,7 @@
 //! id, records wanted content ids on the card, and plays (see `play.rs`).
 //! Thin wrappers that fix the station kind and verify the card first.
 
-use crate::aggregate::Decision;
+use crate::aggregate::Decided;
 use crate::ids::{CardId, ContentId};
 use crate::time::Timestamp;
 
@@ -11,7 +11,7 @@ use super::card::{Card, CardCheck, CardCheckError};
 use super::crypto::{CardProof, IssuerSecret};
 use super::events::{CardRejection, LicensingEvent, Station, StationKind};
 use super::kiosk::StationLog;
-use super::purchase::{append, decide_purchase, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseRequest, PurchaseState};
+use super::purchase::{decide_purchase, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseRequest, PurchaseState};
 use super::streams::{card_stream, station_stream};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -65,19 +65,19 @@ pub fn record_wanted_content(
     proof: &CardProof,
     content: &ContentId,
     now: Timestamp,
-) -> Result<(RecordOutcome, Decision<LicensingEvent>), PlayerError> {
+) -> Result<Decided<RecordOutcome, LicensingEvent>, PlayerError> {
     check_player(log, station)?;
     match card.check_presented(presented, issuer, proof, station, now)? {
         CardCheck::Rejected(rejected) => {
             let outcome = RecordOutcome::CardRejected(rejected.reason);
-            Ok((outcome, Decision { appends: vec![append(station_stream(station), log.version, vec![rejected.into()])] }))
+            Ok(Decided::single(station_stream(station), log.version(), vec![rejected.into()], outcome))
         }
         CardCheck::Genuine(_) => {
             let events = card.record_content_id(content, station, now);
             if events.is_empty() {
-                return Ok((RecordOutcome::AlreadyThere, Decision { appends: Vec::new() }));
+                return Ok(Decided::nothing(RecordOutcome::AlreadyThere));
             }
-            Ok((RecordOutcome::Recorded, Decision { appends: vec![append(card_stream(presented), card.version, events)] }))
+            Ok(Decided::single(card_stream(presented), card.version(), events, RecordOutcome::Recorded))
         }
     }
 }

@@ -8,21 +8,21 @@
 
 use std::collections::BTreeSet;
 
-use crate::aggregate::Decision;
+use crate::aggregate::Decided;
 use crate::ids::{CardId, ContentId};
 use crate::time::Timestamp;
 
 use super::card::{Card, CardCheck, CardCheckError};
 use super::crypto::{CardProof, IssuerSecret};
 use super::events::{CardEjected, CardInserted, CardRejection, LicensingEvent, Station, StationKind};
-use super::purchase::{append, decide_purchase, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseRequest, PurchaseState};
+use super::purchase::{decide_purchase, PurchaseDecision, PurchaseError, PurchaseKeys, PurchaseRequest, PurchaseState};
 use super::streams::station_stream;
 
 /// A station's stream state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct StationLog {
     #[n(0)]
-    pub version: u64,
+    version: u64,
     /// Known once the stream has an event.
     #[n(1)]
     pub station: Option<Station>,
@@ -34,6 +34,11 @@ pub struct StationLog {
 }
 
 impl StationLog {
+    /// Events applied so far: the expected version of the station's stream.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Whether this state can be the stream of `station` (a fresh stream can be anyone's).
     pub fn is_for(&self, station: &Station) -> bool {
         self.station.as_ref().is_none_or(|s| s == station)
@@ -113,7 +118,7 @@ pub fn insert_card(
     presented: &CardId,
     proof: &CardProof,
     now: Timestamp,
-) -> Result<(InsertOutcome, Decision<LicensingEvent>), KioskError> {
+) -> Result<Decided<InsertOutcome, LicensingEvent>, KioskError> {
     let log = kiosk_log_for(log, station)?;
     if let Some(inserted) = &log.inserted {
         return Err(KioskError::SlotBusy { station: station.clone(), card: inserted.clone() });
@@ -130,7 +135,7 @@ pub fn insert_card(
             (InsertOutcome::Accepted, inserted.into())
         }
     };
-    Ok((outcome, Decision { appends: vec![append(station_stream(station), log.version, vec![event])] }))
+    Ok(Decided::single(station_stream(station), log.version(), vec![event], outcome))
 }
 
 /// Claims 3, 5, 11: the content ids recorded on the card that have no live license yet.
@@ -150,10 +155,21 @@ pub fn kiosk_buy(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request: &Pur
     }
 }
 
-/// The kiosk gives the card back.
-pub fn eject_card(log: &StationLog, station: &Station, now: Timestamp) -> Result<Decision<LicensingEvent>, KioskError> {
+/// Why a card could not be ejected.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EjectError {
+    #[error("{station} holds no card")]
+    NoCardInserted { station: Station },
+    #[error(transparent)]
+    Kiosk(#[from] KioskError),
+}
+
+/// The kiosk gives the card back; the outcome is the card ejected. An empty
+/// slot is an error and writes nothing.
+pub fn eject_card(log: &StationLog, station: &Station, now: Timestamp) -> Result<Decided<CardId, LicensingEvent>, EjectError> {
     let log = kiosk_log_for(log, station)?;
-    let card = log.inserted.clone().ok_or_else(|| KioskError::NoCardInserted { station: station.clone() })?;
-    let ejected = CardEjected { station: station.clone(), card, at: now };
-    Ok(Decision { appends: vec![append(station_stream(station), log.version, vec![ejected.into()])] })
+    let card = log.inserted.clone().ok_or_else(|| EjectError::NoCardInserted { station: station.clone() })?;
+    let ejected = CardEjected { station: station.clone(), card: card.clone(), at: now };
+    Ok(Decided::single(station_stream(station), log.version(), vec![ejected.into()], card))
 }

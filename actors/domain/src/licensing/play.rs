@@ -9,7 +9,7 @@
 //! one append. Otherwise `PlayRefused` with the reason; a content that is not
 //! on the card at all also gets its id recorded on the card (002 claim 5).
 
-use crate::aggregate::Decision;
+use crate::aggregate::{Decided, Decision};
 use crate::ids::{CardId, ContentId};
 use crate::time::Timestamp;
 
@@ -38,11 +38,8 @@ pub enum PlayOutcome {
     CardRejected(CardRejection),
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct PlayDecision {
-    pub outcome: PlayOutcome,
-    pub decision: Decision<LicensingEvent>,
-}
+/// The outcome of a play and its events (on the card, or the station's for a rejected card).
+pub type PlayDecision = Decided<PlayOutcome, LicensingEvent>;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -78,7 +75,7 @@ pub fn decide_play(card: &Card, station_log: &StationLog, issuer: &IssuerSecret,
         CardCheck::Genuine(key) => key,
         CardCheck::Rejected(rejected) => {
             let reason = rejected.reason;
-            let appends = vec![append(station_stream(&request.station), station_log.version, vec![rejected.into()])];
+            let appends = vec![append(station_stream(&request.station), station_log.version(), vec![rejected.into()])];
             return Ok(PlayDecision { outcome: PlayOutcome::CardRejected(reason), decision: Decision { appends } });
         }
     };
@@ -96,7 +93,7 @@ pub fn decide_play(card: &Card, station_log: &StationLog, issuer: &IssuerSecret,
             at: now,
         };
         extra.insert(0, refused.into());
-        let appends = vec![append(card_stream(&request.card), card.version, extra)];
+        let appends = vec![append(card_stream(&request.card), card.version(), extra)];
         PlayDecision { outcome: PlayOutcome::Refused(reason), decision: Decision { appends } }
     };
     let Some(stored) = card.licenses.get(&request.content) else {
@@ -117,7 +114,7 @@ pub fn decide_play(card: &Card, station_log: &StationLog, issuer: &IssuerSecret,
     let played = ContentPlayed { card: request.card.clone(), account, content: request.content.clone(), station: request.station.clone(), at: now };
     let decremented =
         UseDecremented { card: request.card.clone(), content: request.content.clone(), terms: terms_after, sealed, station: request.station.clone(), at: now };
-    let appends = vec![append(card_stream(&request.card), card.version, vec![played.into(), decremented.into()])];
+    let appends = vec![append(card_stream(&request.card), card.version(), vec![played.into(), decremented.into()])];
     Ok(PlayDecision { outcome: PlayOutcome::Played { terms_after, key: updated.key }, decision: Decision { appends } })
 }
 
@@ -140,11 +137,8 @@ pub enum ReportOutcome {
     Refused(PlayRefusal),
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct ReportDecision {
-    pub outcome: ReportOutcome,
-    pub decision: Decision<LicensingEvent>,
-}
+/// The outcome of a reported play and its events (on the card).
+pub type ReportDecision = Decided<ReportOutcome, LicensingEvent>;
 
 /// Decides a reported play. The report proves itself: only the card's key
 /// re-seals a license that opens, and it must hold exactly one use fewer than
@@ -164,7 +158,7 @@ pub fn decide_reported_play(card: &Card, issuer: &IssuerSecret, report: &PlayRep
             reason,
             at: now,
         };
-        let appends = vec![append(card_stream(&report.card), card.version, vec![refused.into()])];
+        let appends = vec![append(card_stream(&report.card), card.version(), vec![refused.into()])];
         ReportDecision { outcome: ReportOutcome::Refused(reason), decision: Decision { appends } }
     };
     let Some(stored) = card.licenses.get(&report.content) else {
@@ -193,6 +187,6 @@ pub fn decide_reported_play(card: &Card, issuer: &IssuerSecret, report: &PlayRep
         station: report.station.clone(),
         at: played_at,
     };
-    let appends = vec![append(card_stream(&report.card), card.version, vec![played.into(), decremented.into()])];
+    let appends = vec![append(card_stream(&report.card), card.version(), vec![played.into(), decremented.into()])];
     Ok(ReportDecision { outcome: ReportOutcome::Recorded { terms_after: after.terms }, decision: Decision { appends } })
 }

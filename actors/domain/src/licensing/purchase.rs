@@ -15,7 +15,7 @@
 //! [`decide_refund`] is the inverse: `Refunded` on the account and
 //! `LicenseRevoked` on the card, in one decision.
 
-use crate::aggregate::{Decision, StreamEvents};
+use crate::aggregate::{Decided, Decision, StreamEvents};
 use crate::ids::{AccountId, CardId, ContentId, PurchaseId};
 use crate::money::Money;
 use crate::time::Timestamp;
@@ -72,11 +72,7 @@ pub enum PurchaseOutcome {
 }
 
 /// The outcome and the events to append (empty for `AlreadyDone` / `AlreadyOnCard`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurchaseDecision {
-    pub outcome: PurchaseOutcome,
-    pub decision: Decision<LicensingEvent>,
-}
+pub type PurchaseDecision = Decided<PurchaseOutcome, LicensingEvent>;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,10 +107,6 @@ pub(crate) fn append(stream: String, expected_version: u64, events: Vec<Licensin
     StreamEvents { stream, expected_version, events }
 }
 
-fn nothing(outcome: PurchaseOutcome) -> PurchaseDecision {
-    PurchaseDecision { outcome, decision: Decision { appends: Vec::new() } }
-}
-
 /// Decides a purchase. See the module docs for the possible decisions.
 pub fn decide_purchase(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request: &PurchaseRequest, now: Timestamp) -> Result<PurchaseDecision, PurchaseError> {
     if !state.station.is_for(&request.station) {
@@ -124,7 +116,7 @@ pub fn decide_purchase(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request
         CardCheck::Genuine(key) => key,
         CardCheck::Rejected(rejected) => {
             let reason = rejected.reason;
-            let stream = append(station_stream(&request.station), state.station.version, vec![rejected.into()]);
+            let stream = append(station_stream(&request.station), state.station.version(), vec![rejected.into()]);
             return Ok(PurchaseDecision { outcome: PurchaseOutcome::CardRejected(reason), decision: Decision { appends: vec![stream] } });
         }
     };
@@ -150,19 +142,19 @@ pub fn decide_purchase(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request
     if state.account.charges.contains_key(&request.purchase) {
         // Retry: decide_charge tells a true retry (AlreadyCharged) from a reused id (error).
         state.account.decide_charge(&charge, now)?;
-        return Ok(nothing(PurchaseOutcome::AlreadyDone));
+        return Ok(PurchaseDecision::nothing(PurchaseOutcome::AlreadyDone));
     }
     if state.card.has_live_license(&request.content, now) {
-        return Ok(nothing(PurchaseOutcome::AlreadyOnCard));
+        return Ok(PurchaseDecision::nothing(PurchaseOutcome::AlreadyOnCard));
     }
     let charged = match state.account.decide_charge(&charge, now)? {
         ChargeOutcome::Charged(charged) => charged,
         ChargeOutcome::Declined(declined) => {
             let reason = declined.reason;
-            let stream = append(account_stream(&charge.account), state.account.version, vec![declined.into()]);
+            let stream = append(account_stream(&charge.account), state.account.version(), vec![declined.into()]);
             return Ok(PurchaseDecision { outcome: PurchaseOutcome::Declined(reason), decision: Decision { appends: vec![stream] } });
         }
-        ChargeOutcome::AlreadyCharged => return Ok(nothing(PurchaseOutcome::AlreadyDone)),
+        ChargeOutcome::AlreadyCharged => return Ok(PurchaseDecision::nothing(PurchaseOutcome::AlreadyDone)),
     };
     let terms = listing.condition.terms_from(now);
     let license = License { content: request.content.clone(), terms, key: keys.license_server.unseal_content_key(&request.content, &listing.sealed_key)? };
@@ -188,8 +180,8 @@ pub fn decide_purchase(state: PurchaseState<'_>, keys: PurchaseKeys<'_>, request
     };
     let decision = Decision {
         appends: vec![
-            append(account_stream(&charge.account), state.account.version, vec![charged.into()]),
-            append(card_stream(&request.card), state.card.version, vec![issued.into(), written.into()]),
+            append(account_stream(&charge.account), state.account.version(), vec![charged.into()]),
+            append(card_stream(&request.card), state.card.version(), vec![issued.into(), written.into()]),
         ],
     };
     Ok(PurchaseDecision { outcome: PurchaseOutcome::Bought { price: listing.price, terms }, decision })
@@ -203,12 +195,12 @@ pub fn decide_refund(
     account_id: &AccountId,
     purchase: &PurchaseId,
     now: Timestamp,
-) -> Result<(RefundOutcome, Decision<LicensingEvent>), PurchaseRefundError> {
+) -> Result<Decided<RefundOutcome, LicensingEvent>, PurchaseRefundError> {
     let outcome = account.decide_refund(account_id, purchase, now)?;
     let RefundOutcome::Refunded(refunded) = &outcome else {
-        return Ok((outcome, Decision { appends: Vec::new() }));
+        return Ok(Decided::nothing(outcome));
     };
-    let mut appends = vec![append(account_stream(account_id), account.version, vec![refunded.clone().into()])];
+    let mut appends = vec![append(account_stream(account_id), account.version(), vec![refunded.clone().into()])];
     if let Some(record) = account.charges.get(purchase) {
         let given = card.info().map(|c| c.card.clone());
         if given.as_ref() != Some(&record.card) {
@@ -216,8 +208,8 @@ pub fn decide_refund(
         }
         if card.licenses.get(&record.content).is_some_and(|l| l.purchase == *purchase) {
             let revoked = LicenseRevoked { card: record.card.clone(), content: record.content.clone(), purchase: purchase.clone(), at: now };
-            appends.push(append(card_stream(&record.card), card.version, vec![revoked.into()]));
+            appends.push(append(card_stream(&record.card), card.version(), vec![revoked.into()]));
         }
     }
-    Ok((outcome, Decision { appends }))
+    Ok(Decided { outcome, decision: Decision { appends } })
 }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::{Aggregate, Decision};
+use crate::aggregate::{Aggregate, Decided, Decision};
 use crate::codec::EventCodec;
 use crate::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use crate::money::Money;
@@ -122,7 +122,8 @@ impl World {
     }
 
     /// All or nothing: every expected version is checked before anything is appended.
-    fn commit(&mut self, decision: Decision<LicensingEvent>) -> Result<(), Conflict> {
+    fn commit(&mut self, decision: impl Into<Decision<LicensingEvent>>) -> Result<(), Conflict> {
+        let decision = decision.into();
         for append in &decision.appends {
             let actual = self.stream(&append.stream).len() as u64;
             if actual != append.expected_version {
@@ -257,7 +258,7 @@ fn rule_buy_5_kiosk_buys_only_content_missing_from_the_card() {
     let mut w = World::new();
     let chip = w.chip();
     let proof = w.proof(&chip);
-    let (outcome, decision) = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap();
+    let Decided { outcome, decision } = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap();
     assert_eq!(outcome, InsertOutcome::Accepted);
     w.commit(decision).unwrap();
     let bought = {
@@ -295,11 +296,12 @@ fn rule_buy_5_player_can_record_a_wanted_content_id_directly() {
     let mut w = World::new();
     let chip = w.chip();
     let proof = w.proof(&chip);
-    let (outcome, decision) = record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
+    let Decided { outcome, decision } = record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
     assert_eq!(outcome, RecordOutcome::Recorded);
     w.commit(decision).unwrap();
     let proof = w.proof(&chip);
-    let (again, decision) = record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
+    let Decided { outcome: again, decision } =
+        record_wanted_content(&w.station(&player()), &w.card(), &w.issuer, &player(), &c1(), &proof, &m(3), day(1)).unwrap();
     assert_eq!((again, decision.is_empty()), (RecordOutcome::AlreadyThere, true));
 }
 
@@ -359,13 +361,13 @@ fn rule_buy_7_retrying_the_same_purchase_never_charges_twice() {
 fn refund_pays_back_and_revokes_the_license_in_one_decision() {
     let mut w = World::new();
     w.buy(&player(), "p1", 1, day(1));
-    let (outcome, decision) = decide_refund(&w.account(), &w.card(), &a1(), &pid("p1"), day(2)).unwrap();
+    let Decided { outcome, decision } = decide_refund(&w.account(), &w.card(), &a1(), &pid("p1"), day(2)).unwrap();
     assert!(matches!(outcome, RefundOutcome::Refunded(_)));
     assert_eq!(only_types(&decision), vec![(account_stream(&a1()), 3, vec!["Refunded"]), (card_stream(&c1()), 3, vec!["LicenseRevoked"])]);
     w.commit(decision).unwrap();
     assert_eq!(w.account().balance, Money(500));
     assert_eq!(w.play(1, day(3)), PlayOutcome::Refused(PlayRefusal::NotOnCard));
-    let (again, decision) = decide_refund(&w.account(), &w.card(), &a1(), &pid("p1"), day(4)).unwrap();
+    let Decided { outcome: again, decision } = decide_refund(&w.account(), &w.card(), &a1(), &pid("p1"), day(4)).unwrap();
     assert_eq!((again, decision.is_empty()), (RefundOutcome::AlreadyRefunded, true));
 }
 
@@ -417,7 +419,7 @@ fn rule_card_1_cloned_or_unknown_card_is_rejected() {
     assert_eq!(unknown.outcome, PlayOutcome::CardRejected(CardRejection::NotIssued));
     let chip = w.chip();
     let proof = w.proof(&clone);
-    let (outcome, _) = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), chip.card_id(), &proof, day(1)).unwrap();
+    let Decided { outcome, .. } = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), chip.card_id(), &proof, day(1)).unwrap();
     assert_eq!(outcome, InsertOutcome::Rejected(CardRejection::NotGenuine));
 }
 
@@ -506,7 +508,7 @@ fn story() -> World {
     let linked = w.account().decide_link(&a1(), &crate::ids::UserId::new("alice").unwrap(), &group, day(1)).unwrap();
     w.commit_one(&account_stream(&a1()), linked);
     let proof = w.proof(&chip);
-    let (_, inserted) = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap();
+    let Decided { decision: inserted, .. } = insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap();
     w.commit(inserted).unwrap();
     w.buy(&kiosk(), "p1", 1, day(1));
     w.commit(eject_card(&w.station(&kiosk()), &kiosk(), day(1)).unwrap()).unwrap();
@@ -514,7 +516,7 @@ fn story() -> World {
     w.play(2, day(2));
     w.buy(&player(), "p2", 3, day(3));
     w.buy(&player(), "p3", 2, day(3));
-    let (_, refund) = decide_refund(&w.account(), &w.card(), &a1(), &pid("p3"), day(4)).unwrap();
+    let Decided { decision: refund, .. } = decide_refund(&w.account(), &w.card(), &a1(), &pid("p3"), day(4)).unwrap();
     w.commit(refund).unwrap();
     let forged = CardChip::with_key(c1(), DeviceKey::from_bytes(secret32("forger")));
     let rejected = w.decide_play_with(&forged, &player(), 1, day(5));
@@ -644,7 +646,7 @@ fn rule_card_4_an_offline_play_reported_later_is_counted_once() {
     let sealed = resealed_after_one_use(&w, 1);
     let decided = decide_reported_play(&w.card(), &w.issuer, &report(sealed.clone(), 1, day(2)), day(9)).unwrap();
     assert_eq!(decided.outcome, ReportOutcome::Recorded { terms_after: LicenseTerms { uses_left: 1, valid_until: Some(day(31)) } });
-    assert_eq!(only_types(&decided.decision), vec![("card-c1".to_string(), w.card().version, vec!["ContentPlayed", "UseDecremented"])]);
+    assert_eq!(only_types(&decided.decision), vec![("card-c1".to_string(), w.card().version(), vec!["ContentPlayed", "UseDecremented"])]);
     w.commit(decided.decision).unwrap();
     // The same re-sealed license reported again (a clone, or a rolled-back card) does not follow the server's copy.
     let again = decide_reported_play(&w.card(), &w.issuer, &report(sealed, 1, day(3)), day(9)).unwrap();
