@@ -1,4 +1,6 @@
-//! One test (or a few) per numbered rule of DOMAIN.md's two group sections.
+//! One test (or a few) per numbered rule of DOMAIN.md's two group sections,
+//! then the decisions the runtime calls: each names its streams, expected
+//! versions and outcome.
 
 use super::test_support::*;
 use super::*;
@@ -673,4 +675,65 @@ fn sharing_rule_5_a_purchase_spends_the_buyers_own_uploaded_favorite_and_points_
     assert!(matches!(&further.events_if_bought[0], GroupEvent::ReliabilityBumped { points: 2, reliability: 3, .. }), "{:?}", further.events_if_bought);
     assert_eq!(w.distribution().reliability_of(&alice), 3);
     assert_eq!(w.distribution().reliability_of(&bob), 0);
+}
+
+// ---------- Decisions name their streams, versions and outcomes ----------
+
+fn streams(decision: &crate::aggregate::Decision<GroupEvent>) -> Vec<(String, u64, usize)> {
+    decision.appends.iter().map(|a| (a.stream.clone(), a.expected_version, a.events.len())).collect()
+}
+
+#[test]
+fn registering_a_user_decides_its_group_id_and_both_streams() {
+    let mut w = World::default();
+    w.user("alice", "01234");
+    let decided =
+        register_user(&w.server(), &crate::ids::UserId::new("bob").unwrap(), crate::ids::ServiceId::new("01234").unwrap(), GroupLimits::default()).unwrap();
+    assert_eq!(decided.outcome, gid("01234-00002"));
+    assert_eq!(streams(&decided.decision), vec![(GROUP_SERVER_STREAM.to_string(), 1, 1), ("group-01234-00002".to_string(), 0, 1)]);
+}
+
+#[test]
+fn a_device_command_goes_to_the_device_stream_and_a_provision_to_the_one_it_names() {
+    let mut w = World::default();
+    let provision = DeviceCommand::Provision { device: did("pd1"), kind: DeviceKind::Pd, secret: secret("pd1") };
+    let provisioned = device_command(&w.device("pd1"), &provision, T0).unwrap();
+    assert_eq!(streams(&provisioned.decision), vec![("device-pd1".to_string(), 0, 1)]);
+    w.commit(provisioned);
+    let mode = device_command(&w.device("pd1"), &DeviceCommand::SetMode { mode: ControlMode::CheckInCheckOut }, T0).unwrap();
+    assert_eq!(streams(&mode.decision), vec![("device-pd1".to_string(), 1, 1)]);
+    let unknown = device_command(&w.device("ghost"), &DeviceCommand::Stop, T0);
+    assert_eq!(unknown, Err(DeviceError::Stop(device::StopError::UnknownDevice)));
+    let configure = DistributionCommand::Configure { config: DistributionConfig::default() };
+    let configured = distribution_command(&w.distribution(), &configure, T0).unwrap();
+    assert_eq!(streams(&configured.decision), vec![(DISTRIBUTION_STREAM.to_string(), 0, 1)]);
+}
+
+#[test]
+fn transmitting_decides_what_receivers_hear() {
+    let mut w = World::default();
+    let g = w.household("alice", "01234", "pc1", "pd1");
+    w.on("pd1", DeviceCommand::Acquire { content: cid("song"), source: Some(SourceId::Group(g.clone())), rules: None }, T0).unwrap();
+    w.on("pd1", DeviceCommand::MarkShareable { content: cid("song") }, T0).unwrap();
+    let pd = w.device("pd1");
+    let sent = transmit_content(&pd, &cid("song")).unwrap();
+    assert_eq!(sent.outcome, SharedContent { content: cid("song"), group: g, reliability: 0 });
+    assert_eq!(streams(&sent.decision), vec![("device-pd1".to_string(), pd.version(), 1)]);
+    assert_eq!(w.commit(sent), vec![GroupEvent::ContentShared { device: did("pd1"), content: cid("song"), group: gid("01234-00001"), reliability: 0 }]);
+}
+
+#[test]
+fn syncing_a_device_in_no_group_or_never_provisioned_is_an_error_and_a_member_gets_its_group_reliability() {
+    let mut w = World::default();
+    w.pd("pd-lonely");
+    assert_eq!(sync_reputation(&w.device("pd-lonely"), &w.distribution()), Err(reputation::SyncError::NotInGroup { device: did("pd-lonely") }));
+    assert_eq!(sync_reputation(&w.device("ghost"), &w.distribution()), Err(reputation::SyncError::UnknownDevice { reliability: 0 }));
+    let alice = favorite_at_server(&mut w);
+    buy(&mut w, "p1", &alice);
+    let pd = w.device("pd-a");
+    let synced = sync_reputation(&pd, &w.distribution()).unwrap();
+    assert_eq!(streams(&synced.decision), vec![("device-pd-a".to_string(), pd.version(), 1)]);
+    assert_eq!(w.commit(synced), vec![GroupEvent::ReliabilityUpdated { device: did("pd-a"), reliability: 1 }]);
+    let again = sync_reputation(&w.device("pd-a"), &w.distribution()).unwrap();
+    assert!(again.decision.is_empty(), "nothing new, nothing written");
 }

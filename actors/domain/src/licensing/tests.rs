@@ -1,6 +1,7 @@
 //! Cross-cutting tests of the licensing model: one test per numbered rule of
 //! DOMAIN.md "Buying a license with a prepaid card" (`rule_buy_N_...`) and
-//! "License cards bound to the card" (`rule_card_N_...`), the codec round
+//! "License cards bound to the card" (`rule_card_N_...`), the whole purchase
+//! with its groups side (`whole_purchase_...`, `buy.rs`), the codec round
 //! trip of every event, key material never leaking, and determinism.
 //!
 //! `World` is a tiny in-memory log with expected-version checks and
@@ -10,7 +11,11 @@ use std::collections::BTreeMap;
 
 use crate::aggregate::{Aggregate, Decided, Decision};
 use crate::codec::EventCodec;
-use crate::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
+use crate::event::Event;
+use crate::groups::{
+    CharismaPolicy, Device, DeviceKind, Distribution, DistributionConfig, Favorite, GroupEvent, Mac, SourceId, SourceIdList, DISTRIBUTION_STREAM,
+};
+use crate::ids::{AccountId, CardId, ContentId, DeviceId, GroupId, PurchaseId, UserId};
 use crate::money::Money;
 use crate::time::{Timestamp, MICROS_PER_DAY};
 
@@ -162,6 +167,25 @@ impl World {
         decided.outcome
     }
 
+    fn request(&mut self, station: &Station, purchase: &str, n: u32) -> PurchaseRequest {
+        let chip = self.chip();
+        PurchaseRequest { purchase: pid(purchase), card: c1(), content: m(n), station: station.clone(), proof: self.proof(&chip) }
+    }
+
+    /// Decides the whole purchase of content `n` onto c1 (`buy`), on the peer states given.
+    fn decide_whole(&mut self, station: &Station, purchase: &str, n: u32, peers: PeerStates<'_>, now: Timestamp) -> Result<BuyDecision, BuyError> {
+        let request = self.request(station, purchase, n);
+        let (account, catalogue, card, log) = (self.account(), self.catalogue(n), self.card(), self.station(station));
+        let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &log };
+        buy(state, peers, PurchaseKeys { issuer: &self.issuer, license_server: &self.server }, &request, now)
+    }
+
+    /// Links a1 to Bob's group.
+    fn link_to_bob(&mut self) {
+        let linked = self.account().decide_link(&a1(), &UserId::new("bob").unwrap(), &bob(), day(0)).unwrap();
+        self.commit_one(&account_stream(&a1()), linked);
+    }
+
     fn decide_play_with(&mut self, chip: &CardChip, station: &Station, n: u32, now: Timestamp) -> PlayDecision {
         let request = PlayRequest { card: chip.card_id().clone(), content: m(n), station: station.clone(), proof: self.proof(chip) };
         let (card, log) = (self.card_of(chip.card_id()), self.station(station));
@@ -181,6 +205,11 @@ impl World {
 }
 
 fn only_types(decision: &Decision<LicensingEvent>) -> Vec<(String, u64, Vec<&'static str>)> {
+    decision.appends.iter().map(|a| (a.stream.clone(), a.expected_version, a.events.iter().map(EventCodec::event_type).collect())).collect()
+}
+
+/// Stream, expected version and event types of a decision over both halves.
+fn streams_of(decision: &Decision<Event>) -> Vec<(String, u64, Vec<&'static str>)> {
     decision.appends.iter().map(|a| (a.stream.clone(), a.expected_version, a.events.iter().map(EventCodec::event_type).collect())).collect()
 }
 
@@ -388,6 +417,149 @@ fn purchase_errors_write_nothing_and_name_the_offending_ids() {
     let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &log };
     let keys = PurchaseKeys { issuer: &w.issuer, license_server: &wrong_server };
     assert_eq!(decide_purchase(state, keys, &request, day(1)), Err(PurchaseError::Crypto(CryptoError::ContentKeyUnreadable { content: m(1) })));
+}
+
+#[test]
+fn loading_money_decides_the_new_balance() {
+    let w = World::new();
+    let decided = load_money(&w.account(), &a1(), Money(250), day(1)).unwrap();
+    assert_eq!(decided.outcome, Money(750));
+    assert_eq!(only_types(&decided.decision), vec![(account_stream(&a1()), 2, vec!["CardLoaded"])]);
+    assert_eq!(load_money(&w.account(), &a1(), Money(0), day(1)), Err(LoadError::ZeroAmount { account: a1() }));
+    let nobody = AccountId::new("a9").unwrap();
+    assert_eq!(load_money(&Account::default(), &nobody, Money(1), day(1)), Err(LoadError::NotOpen { account: nobody }));
+}
+
+#[test]
+fn ejecting_hands_back_the_inserted_card_and_an_empty_slot_is_an_error() {
+    let mut w = World::new();
+    assert_eq!(eject_card(&w.station(&kiosk()), &kiosk(), day(1)), Err(EjectError::NoCardInserted { station: kiosk() }));
+    let chip = w.chip();
+    let proof = w.proof(&chip);
+    w.commit(insert_card(&w.station(&kiosk()), &w.card(), &w.issuer, &kiosk(), &c1(), &proof, day(1)).unwrap()).unwrap();
+    let ejected = eject_card(&w.station(&kiosk()), &kiosk(), day(2)).unwrap();
+    assert_eq!(ejected.outcome, c1());
+    assert_eq!(only_types(&ejected.decision), vec![(station_stream(&kiosk()), 1, vec!["CardEjected"])]);
+    w.commit(ejected).unwrap();
+    assert_eq!(eject_card(&w.station(&kiosk()), &kiosk(), day(3)), Err(EjectError::NoCardInserted { station: kiosk() }));
+    assert_eq!(w.types_in(&station_stream(&kiosk())), vec!["CardInserted", "CardEjected"], "a refused eject writes nothing");
+    assert!(matches!(eject_card(&w.station(&player()), &player(), day(3)), Err(EjectError::Kiosk(KioskError::NotAKiosk { .. }))));
+}
+
+// ---- The whole purchase: peers, reward, reliability, library (buy.rs) ----------------------
+
+fn alice() -> GroupId {
+    "01234-00001".parse().unwrap()
+}
+fn bob() -> GroupId {
+    "01234-00002".parse().unwrap()
+}
+
+/// A distribution server where Bob's group is on the charisma list with a
+/// 10 % reward, and Bob's PC forwarded a favorite of m1 that came from Alice.
+fn distribution_with_favorite() -> Distribution {
+    let config = DistributionConfig { points_per_purchase: 1, policy: CharismaPolicy::Threshold { threshold: 0 }, points_per_further_purchase: None };
+    let favorite = Favorite { content: m(1), group: alice() };
+    Distribution::replay(&[
+        GroupEvent::DistributionConfigured { config },
+        GroupEvent::ReliabilityBumped { group: bob(), content: m(9), purchase: pid("p0"), points: 5, reliability: 5, buyer: None },
+        GroupEvent::CharismaGranted { group: bob(), reliability: 5 },
+        GroupEvent::RewardGranted { group: bob(), discount_bp: 1000 },
+        GroupEvent::FavoritesForwarded { device: DeviceId::new("pc-b").unwrap(), group: bob(), favorites: vec![favorite] },
+    ])
+}
+
+/// The player p1 as a provisioned PD (a plain player is a device never provisioned).
+fn player_device(name: &str) -> Device {
+    let device = DeviceId::new(name).unwrap();
+    Device::replay(&[GroupEvent::DeviceProvisioned { device, kind: DeviceKind::Pd, list: SourceIdList::new(), icv: Mac::default() }])
+}
+
+#[test]
+fn whole_purchase_a_non_member_reads_no_peer_pays_list_price_and_bumps_nothing() {
+    let mut w = World::new();
+    let request = w.request(&player(), "p1", 1);
+    assert_eq!(purchase_peers(&w.account(), &request), PurchasePeers { distribution: false, device: None });
+    let decided = w.decide_whole(&player(), "p1", 1, PeerStates::default(), day(1)).unwrap();
+    assert!(matches!(decided.outcome, PurchaseResult { outcome: PurchaseOutcome::Bought { price: Money(200), .. }, discount_bp: None }));
+    let licensing = vec![(account_stream(&a1()), 2, vec!["Charged"]), (card_stream(&c1()), 1, vec!["LicenseIssued", "LicenseWrittenToCard"])];
+    assert_eq!(streams_of(&decided.decision), licensing);
+    // Peer states handed in anyway change nothing: only a member's purchase reads them.
+    let (server, device) = (distribution_with_favorite(), player_device("p1"));
+    let peers = PeerStates { distribution: Some(&server), device: Some(&device) };
+    assert_eq!(streams_of(&w.decide_whole(&player(), "p1", 1, peers, day(1)).unwrap().decision), licensing);
+}
+
+#[test]
+fn whole_purchase_a_member_at_a_player_gets_the_reward_bumps_the_favorite_and_fills_the_library() {
+    let mut w = World::new();
+    w.link_to_bob();
+    let request = w.request(&player(), "p1", 1);
+    assert_eq!(purchase_peers(&w.account(), &request), PurchasePeers { distribution: true, device: Some(DeviceId::new("p1").unwrap()) });
+    let (server, device) = (distribution_with_favorite(), player_device("p1"));
+    let decided = w.decide_whole(&player(), "p1", 1, PeerStates { distribution: Some(&server), device: Some(&device) }, day(1)).unwrap();
+    assert_eq!(decided.outcome.discount_bp, Some(1000));
+    assert!(matches!(decided.outcome.outcome, PurchaseOutcome::Bought { price: Money(180), .. }), "200 less 10 %");
+    assert_eq!(
+        streams_of(&decided.decision),
+        vec![
+            (account_stream(&a1()), 3, vec!["Charged"]),
+            (card_stream(&c1()), 1, vec!["LicenseIssued", "LicenseWrittenToCard"]),
+            (DISTRIBUTION_STREAM.to_string(), server.version(), vec!["ReliabilityBumped", "CharismaGranted"]),
+            ("device-p1".to_string(), device.version(), vec!["ContentAcquired"]),
+        ]
+    );
+    let bumped = &decided.decision.appends[2].events[0];
+    assert!(
+        matches!(bumped, Event::Groups(GroupEvent::ReliabilityBumped { group, buyer: Some(buyer), points: 1, .. }) if *group == alice() && *buyer == bob())
+    );
+    let acquired = &decided.decision.appends[3].events[0];
+    assert!(matches!(acquired, Event::Groups(GroupEvent::ContentAcquired { source: Some(SourceId::Group(g)), .. }) if *g == bob()), "{acquired:?}");
+}
+
+#[test]
+fn whole_purchase_a_member_refused_a_charge_bumps_no_reliability_and_fills_no_library() {
+    let mut w = World::new();
+    w.link_to_bob();
+    let (server, device) = (distribution_with_favorite(), player_device("p1"));
+    let peers = PeerStates { distribution: Some(&server), device: Some(&device) };
+    // m3 costs 600, 540 after the reward: more than the balance of 500.
+    let declined = w.decide_whole(&player(), "p1", 3, peers, day(1)).unwrap();
+    assert_eq!(declined.outcome, PurchaseResult { outcome: PurchaseOutcome::Declined(DeclineReason::InsufficientFunds), discount_bp: Some(1000) });
+    assert_eq!(streams_of(&declined.decision), vec![(account_stream(&a1()), 3, vec!["ChargeDeclined"])]);
+    // A forged card is rejected at the station: nothing of the groups side either.
+    let forged = CardChip::with_key(c1(), DeviceKey::from_bytes(secret32("forger")));
+    let request = PurchaseRequest { purchase: pid("p2"), card: c1(), content: m(1), station: player(), proof: w.proof(&forged) };
+    let (account, catalogue, card, log) = (w.account(), w.catalogue(1), w.card(), w.station(&player()));
+    let state = PurchaseState { account: &account, catalogue: &catalogue, card: &card, station: &log };
+    let rejected = buy(state, peers, PurchaseKeys { issuer: &w.issuer, license_server: &w.server }, &request, day(1)).unwrap();
+    assert_eq!(streams_of(&rejected.decision), vec![(station_stream(&player()), 0, vec!["CardRejected"])]);
+}
+
+#[test]
+fn whole_purchase_a_member_at_a_kiosk_or_a_plain_player_fills_no_library() {
+    let mut w = World::new();
+    w.link_to_bob();
+    let server = distribution_with_favorite();
+    let request = w.request(&kiosk(), "p1", 1);
+    assert_eq!(purchase_peers(&w.account(), &request), PurchasePeers { distribution: true, device: None });
+    let plain = Device::default();
+    let decided = w.decide_whole(&player(), "p1", 1, PeerStates { distribution: Some(&server), device: Some(&plain) }, day(1)).unwrap();
+    let streams: Vec<String> = decided.decision.appends.iter().map(|a| a.stream.clone()).collect();
+    assert_eq!(streams, vec![account_stream(&a1()), card_stream(&c1()), DISTRIBUTION_STREAM.to_string()], "a plain player has no library");
+}
+
+#[test]
+fn whole_purchase_missing_or_wrong_peer_states_are_errors() {
+    let mut w = World::new();
+    w.link_to_bob();
+    let (server, other) = (distribution_with_favorite(), player_device("p2"));
+    let none = w.decide_whole(&player(), "p1", 1, PeerStates::default(), day(1));
+    assert_eq!(none, Err(BuyError::Peers(PeerStateError::NoDistributionState { group: bob() })));
+    let no_device = w.decide_whole(&player(), "p1", 1, PeerStates { distribution: Some(&server), device: None }, day(1));
+    assert_eq!(no_device, Err(BuyError::Peers(PeerStateError::NoDeviceState { station: player() })));
+    let wrong = w.decide_whole(&player(), "p1", 1, PeerStates { distribution: Some(&server), device: Some(&other) }, day(1));
+    assert_eq!(wrong, Err(BuyError::Peers(PeerStateError::WrongDeviceState { station: player(), state: DeviceId::new("p2").unwrap() })));
 }
 
 // ---- License cards bound to the card -------------------------------------------------------
