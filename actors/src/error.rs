@@ -3,11 +3,12 @@
 //! runtime adds unknown accounts and devices, contention, storage and actor
 //! failures. No variant carries key material: domain errors name ids only.
 //!
-//! Two domain refusals keep the variant of their own they had when the
-//! runtime checked them (and its HTTP problem kind, `no-card-inserted` /
-//! `device-not-in-group`): `EjectError::NoCardInserted` becomes
-//! [`RuntimeError::NoCardInserted`] and `SyncError::NotInGroup`
-//! [`RuntimeError::DeviceNotInGroup`].
+//! Domain refusals the runtime used to check itself keep the variant they
+//! had (and its HTTP problem kind): `EjectError::NoCardInserted` becomes
+//! [`RuntimeError::NoCardInserted`], `SyncError::NotInGroup`
+//! [`RuntimeError::DeviceNotInGroup`], and the `RefundError`s of finding a
+//! refund's card, `NotOpen` and `NotCharged`, [`RuntimeError::UnknownAccount`]
+//! and [`RuntimeError::UnknownPurchase`].
 
 use encore_domain::groups::device::{CopyError, MergeError};
 use encore_domain::groups::radio::ShareError;
@@ -29,10 +30,12 @@ use crate::load::StateLoadError;
 #[non_exhaustive]
 pub enum RuntimeError {
     // --- refused by the runtime before deciding (or kept from when it was) ---
+    /// A refund on an account that is not open (the domain's `RefundError::NotOpen`).
     #[error("account {account} is not open")]
     UnknownAccount { account: AccountId },
     #[error("user {user} is not registered with the group server")]
     UnknownUser { user: UserId },
+    /// A refund of a purchase never charged to the account (the domain's `RefundError::NotCharged`).
     #[error("no charge for purchase {purchase} on account {account}")]
     UnknownPurchase { account: AccountId, purchase: PurchaseId },
     /// A reputation sync of a device in no group (the domain's `SyncError::NotInGroup`).
@@ -70,8 +73,10 @@ pub enum RuntimeError {
     Play(#[from] PlayError),
     #[error(transparent)]
     Refund(#[from] PurchaseRefundError),
+    /// Any refund refusal but an account not open or a purchase never charged
+    /// (those are `UnknownAccount` and `UnknownPurchase`).
     #[error(transparent)]
-    AccountRefund(#[from] RefundError),
+    AccountRefund(RefundError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -136,6 +141,16 @@ impl From<EjectError> for RuntimeError {
         match e {
             EjectError::NoCardInserted { station } => RuntimeError::NoCardInserted { station },
             other => RuntimeError::Eject(other),
+        }
+    }
+}
+
+impl From<RefundError> for RuntimeError {
+    fn from(e: RefundError) -> Self {
+        match e {
+            RefundError::NotOpen { account } => RuntimeError::UnknownAccount { account },
+            RefundError::NotCharged { account, purchase } => RuntimeError::UnknownPurchase { account, purchase },
+            other => RuntimeError::AccountRefund(other),
         }
     }
 }

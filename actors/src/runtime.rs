@@ -352,12 +352,8 @@ impl Runtime {
 
     /// Refunds a charged purchase and revokes its license if still on the card.
     pub async fn refund(&self, account: &AccountId, purchase: &PurchaseId) -> Result<Outcome<RefundOutcome>, RuntimeError> {
-        let state = self.account(account).await?;
-        if !state.is_open() {
-            return Err(RuntimeError::UnknownAccount { account: account.clone() });
-        }
-        let record = state.charges.get(purchase).ok_or_else(|| RuntimeError::UnknownPurchase { account: account.clone(), purchase: purchase.clone() })?;
-        self.shared.exec(&card_stream(&record.card), lflows::refund(account.clone(), purchase.clone())).await
+        let card = self.account(account).await?.refund_card(account, purchase)?.clone();
+        self.shared.exec(&card_stream(&card), lflows::refund(account.clone(), purchase.clone())).await
     }
 
     pub async fn account(&self, account: &AccountId) -> Result<Arc<Account>, RuntimeError> {

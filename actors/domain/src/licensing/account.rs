@@ -296,12 +296,22 @@ impl Account {
         }))
     }
 
-    /// Pays a charged purchase back in full, once.
-    pub fn decide_refund(&self, account: &AccountId, purchase: &PurchaseId, now: Timestamp) -> Result<RefundOutcome, RefundError> {
+    /// The card a purchase charged to this open account was written to: the
+    /// card whose actor decides its refund ([`super::purchase::decide_refund`]).
+    pub fn refund_card(&self, account: &AccountId, purchase: &PurchaseId) -> Result<&CardId, RefundError> {
+        Ok(&self.charge_of(account, purchase)?.card)
+    }
+
+    fn charge_of(&self, account: &AccountId, purchase: &PurchaseId) -> Result<&ChargeRecord, RefundError> {
         if self.opened(account).is_none() {
             return Err(RefundError::NotOpen { account: account.clone() });
         }
-        let record = self.charges.get(purchase).ok_or_else(|| RefundError::NotCharged { account: account.clone(), purchase: purchase.clone() })?;
+        self.charges.get(purchase).ok_or_else(|| RefundError::NotCharged { account: account.clone(), purchase: purchase.clone() })
+    }
+
+    /// Pays a charged purchase back in full, once.
+    pub fn decide_refund(&self, account: &AccountId, purchase: &PurchaseId, now: Timestamp) -> Result<RefundOutcome, RefundError> {
+        let record = self.charge_of(account, purchase)?;
         if self.refunds.contains(purchase) {
             return Ok(RefundOutcome::AlreadyRefunded);
         }

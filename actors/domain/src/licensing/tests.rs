@@ -401,6 +401,16 @@ fn refund_pays_back_and_revokes_the_license_in_one_decision() {
 }
 
 #[test]
+fn a_refund_goes_to_the_card_its_purchase_was_written_to_of_an_open_account() {
+    let mut w = World::new();
+    w.buy(&player(), "p1", 1, day(1));
+    assert_eq!(w.account().refund_card(&a1(), &pid("p1")), Ok(&c1()));
+    assert_eq!(w.account().refund_card(&a1(), &pid("p9")), Err(RefundError::NotCharged { account: a1(), purchase: pid("p9") }));
+    let nobody = AccountId::new("a9").unwrap();
+    assert_eq!(Account::default().refund_card(&nobody, &pid("p1")), Err(RefundError::NotOpen { account: nobody }));
+}
+
+#[test]
 fn purchase_errors_write_nothing_and_name_the_offending_ids() {
     let mut w = World::new();
     let chip = w.chip();
