@@ -83,8 +83,8 @@ impl<E> Decision<E> {
 }
 
 /// What one decision comes to: its outcome and the events to append (every
-/// stream with its expected version). Each decision the runtime makes has one
-/// such result type, an alias of this one (`PurchaseDecision`, ...).
+/// stream with its expected version). Every decision the runtime makes
+/// returns one; some under a name of their own (`PurchaseDecision`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided<O, E> {
     pub outcome: O,
@@ -100,11 +100,6 @@ impl<O, E> Decided<O, E> {
     /// An outcome that writes nothing.
     pub fn nothing(outcome: O) -> Self {
         Decided { outcome, decision: Decision { appends: Vec::new() } }
-    }
-
-    /// The same result with its events turned into a wider event type.
-    pub fn widen<F: From<E>>(self) -> Decided<O, F> {
-        Decided { outcome: self.outcome, decision: self.decision.widen() }
     }
 }
 
