@@ -32,7 +32,6 @@ mod common;
 use common::Server;
 
 const CARDS: usize = 4;
-const CONTENTS: usize = 400;
 const WORKERS: usize = 16;
 const PRICE: u64 = 7;
 const LOADED: u64 = 1_000_000;
@@ -78,7 +77,7 @@ async fn buy_until_cut(player: &Client, cards: &[CardFile], pairs: Vec<(usize, u
 }
 
 /// Opens accounts, issues cards and lists contents (on the backing disk, no cut); returns the card files.
-fn set_up(data: &Path, operator: &str) -> Vec<CardFile> {
+fn set_up(data: &Path, operator: &str, contents: usize) -> Vec<CardFile> {
     let server = Server::start(data);
     actix_rt::System::new().block_on(async {
         let op = Client::new(&server.base, operator);
@@ -89,7 +88,7 @@ fn set_up(data: &Path, operator: &str) -> Vec<CardFile> {
             op.issue_card(&format!("issue-{i}"), &IssueCard { card: card(i), account, expires_at: None }).await.unwrap();
             cards.push(CardFile::from_bytes(&op.card_image(&card(i)).await.unwrap()).unwrap());
         }
-        for j in 0..CONTENTS {
+        for j in 0..contents {
             op.list_content(&format!("list-{j}"), &ListContent { content: content(j), price: PRICE, uses: 1, valid_days: None }).await.unwrap();
         }
         cards
@@ -150,8 +149,10 @@ fn every_purchase_answered_before_a_power_cut_survives_it_once() {
     let made = deployment::init(&data, "2026-12-01T00:00:00Z").unwrap();
     let operator = deployment::read_token(&made.operator_token()).unwrap();
     let player_token = credentials::add(&made.credentials(), "player-1", Role::Device, Some("player-1"), "").unwrap().token;
-    let cards = set_up(&data, &operator);
-    let mut todo: Vec<(usize, usize)> = (0..CARDS).flat_map(|i| (0..CONTENTS).map(move |j| (i, j))).collect();
+    // A round answers about 100 purchases: enough contents that every round has some to buy.
+    let contents = (cuts * 32).max(400);
+    let cards = set_up(&data, &operator, contents);
+    let mut todo: Vec<(usize, usize)> = (0..CARDS).flat_map(|i| (0..contents).map(move |j| (i, j))).collect();
     let (mut acknowledged, mut charges, mut dropped, mut torn) = (BTreeMap::new(), 0, 0, 0);
     let started = Instant::now();
     let mut round = 0;
