@@ -335,6 +335,17 @@ fn endless_or_huge_inputs_and_numbers_that_do_not_fit_are_refused_naming_them() 
     let never = ["--server", "http://127.0.0.1:9", "--token", "/nonexistent-never", "--kiosk", "k1", "--journal", "/nonexistent-never"];
     expect_one_line_error(&[&["kiosk", "--script", "/dev/zero"][..], &never[..]].concat(), "larger than");
     let tmp = tempfile::tempdir().unwrap();
+    // Every other file a verb is handed is bounded too: an export, a certificate authority, TLS files.
+    expect_one_line_error(&["audit", "verify-export", "/dev/zero"], "larger than");
+    let token = tmp.path().join("op.token");
+    std::fs::write(&token, "not-a-real-token\n").unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    expect_one_line_error(&["admin", "--server", "https://127.0.0.1:9", "--token", s(&token), "--ca", "/dev/zero", "load", "a1", "5"], "larger than");
+    let data = tmp.path().join("deployment");
+    assert_eq!(encore(&["init", "--data", s(&data)]).status.code(), Some(0));
+    let serve = encore(&["serve", "--data", s(&data), "--listen", "127.0.0.1:0", "--tls-cert", "/dev/zero", "--tls-key", "/dev/zero"]);
+    assert_ne!(serve.status.code(), Some(0));
+    assert!(stderr(&serve).contains("larger than 1048576 bytes, the limit for a PEM file"), "{}", stderr(&serve));
     let script = tmp.path().join("big.scn");
     std::fs::write(&script, "content list song price 1 uses 1 valid 4294967297\n").unwrap();
     let out = encore(&["scenario", "run", s(&script)]);

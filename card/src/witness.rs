@@ -44,7 +44,7 @@ impl Witness {
     pub fn seen(&self, card: &CardId) -> Result<u64, WitnessError> {
         let path = self.path(card);
         let unreadable = |reason: String| WitnessError::Unreadable { card: card.clone(), path: path.clone(), reason };
-        match fs::read_to_string(&path) {
+        match read_small(&path) {
             Ok(text) => text.trim().parse::<u64>().map_err(|e| unreadable(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
             Err(e) => Err(unreadable(e.to_string())),
@@ -87,4 +87,16 @@ mod tests {
         assert!(matches!(witness.check(&copy), Err(WitnessError::RolledBack { presented: 0, seen: 1, .. })));
         witness.check(&card).unwrap();
     }
+}
+
+/// A witness file holds one number: a file over 64 bytes is not a witness, and is not read whole.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    const LIMIT: u64 = 64;
+    let mut text = String::new();
+    fs::File::open(path)?.take(LIMIT + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > LIMIT {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {LIMIT} bytes, the limit for a witness file")));
+    }
+    Ok(text)
 }

@@ -197,7 +197,9 @@ impl Signals {
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {
     let tls_error = |path: &PathBuf, reason: String| ServeError::Tls { path: path.display().to_string(), reason };
-    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| tls_error(path, e.to_string()));
+    let read = |path: &PathBuf| {
+        crate::deployment::files::read_bounded(path, crate::deployment::files::MAX_PEM_BYTES, "a PEM file").map_err(|e| tls_error(path, e.to_string()))
+    };
     let cert_bytes = read(cert)?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut cert_bytes.as_slice()).collect::<Result<_, _>>().map_err(|e| tls_error(cert, e.to_string()))?;
     if certs.is_empty() {

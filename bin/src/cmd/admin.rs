@@ -238,12 +238,6 @@ fn refuse_existing(path: &Path, force: bool) -> Result<(), String> {
 
 /// A content file to upload: at most the server's limit, read whole.
 fn read_content_file(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
     let limit = encore_server::deployment::contents::MAX_CONTENT_FILE_BYTES as u64;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{}: larger than {limit} bytes, the limit for a content file", path.display()));
-    }
-    Ok(bytes)
+    encore_server::deployment::files::read_bounded(path, limit, "a content file").map_err(|e| format!("{}: {e}", path.display()))
 }

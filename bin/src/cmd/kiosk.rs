@@ -62,20 +62,14 @@ struct Kiosk {
 }
 
 /// A kiosk script of at most 16 MiB of UTF-8 text (an endless file is refused, not read into memory).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    const LIMIT: u64 = 16 << 20;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(LIMIT + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > LIMIT {
-        return Err(format!("larger than {LIMIT} bytes, the limit for a script"));
-    }
+fn read_script(path: &Path) -> Result<String, String> {
+    let bytes = encore_server::deployment::files::read_bounded(path, 16 << 20, "a script").map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
     let script: Option<Vec<String>> = match &args.script {
-        Some(path) => Some(read_bounded(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?.lines().map(str::to_string).collect()),
+        Some(path) => Some(read_script(path).map_err(|e| format!("cannot read --script {}: {e}", path.display()))?.lines().map(str::to_string).collect()),
         None => None,
     };
     encore_domain::ids::DeviceId::new(args.kiosk.clone()).map_err(|e| format!("--kiosk {}: {e}", args.kiosk))?;

@@ -23,6 +23,8 @@ use encore_card::{read_card, write_card, CardFile, Witness};
 use encore_domain::ids::ContentId;
 use encore_domain::licensing::SealedLicense;
 use encore_server::api::types::*;
+use encore_server::deployment::contents::MAX_CONTENT_FILE_BYTES;
+use encore_server::deployment::files::read_bounded;
 use encore_server::Client;
 
 use super::journal::Journal;
@@ -157,10 +159,10 @@ impl Player {
     /// The encrypted file of `content`: given, stored, or fetched (and stored).
     async fn ciphertext(&self, content: &str, given: Option<&Path>) -> Result<Vec<u8>, String> {
         if let Some(path) = given {
-            return std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+            return read_ciphertext(path).map_err(|e| format!("{}: {e}", path.display()));
         }
         let stored = self.store.join(content);
-        if let Ok(bytes) = std::fs::read(&stored) {
+        if let Ok(bytes) = read_ciphertext(&stored) {
             return Ok(bytes);
         }
         let client = self
@@ -306,4 +308,9 @@ impl Player {
         }
         Ok(())
     }
+}
+
+/// An encrypted content file: at most the server's limit for a content plus the AEAD's overhead.
+fn read_ciphertext(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_CONTENT_FILE_BYTES as u64 + 64, "an encrypted content file")
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use encore_server::deployment::files::{read_bounded, MAX_PEM_BYTES};
 use encore_server::{Client, ClientError};
 
 /// Where the servers are and who is asking.
@@ -35,7 +36,7 @@ pub fn client(server: &str, token_file: &Path, ca: Option<&Path>) -> Result<Clie
     }
     match ca {
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let pem = read_bounded(path, MAX_PEM_BYTES, "a PEM file").map_err(|e| format!("{}: {e}", path.display()))?;
             Client::with_root_certificate(server, &token, &pem).map_err(|e| e.to_string())
         }
         None if server.starts_with("https://") => Err("an https server needs --ca FILE (its certificate authority)".into()),

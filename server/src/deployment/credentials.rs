@@ -106,7 +106,8 @@ impl std::fmt::Debug for NewCredential {
 
 pub fn read_all(path: &Path) -> Result<Vec<Credential>, CredentialsError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CredentialsError::Io { path: name.clone(), reason: e.to_string() })?;
+    let bytes = super::files::read_bounded(path, super::files::MAX_CREDENTIALS_BYTES, "a credentials file")
+        .map_err(|e| CredentialsError::Io { path: name.clone(), reason: e.to_string() })?;
     serde_json::from_slice(&bytes).map_err(|e| CredentialsError::Invalid { path: name, reason: e.to_string() })
 }
 

@@ -13,6 +13,7 @@
 
 pub mod contents;
 pub mod credentials;
+pub mod files;
 pub mod keystore;
 
 use std::io::Write;
@@ -108,8 +109,8 @@ pub fn init(dir: &Path, now: &str) -> Result<Deployment, DeploymentError> {
 
 /// An existing deployment (checked by its marker).
 pub fn open(dir: &Path) -> Result<Deployment, DeploymentError> {
-    match std::fs::read_to_string(dir.join(MARKER)) {
-        Ok(text) if text == MARKER_TEXT => Ok(Deployment { dir: dir.to_path_buf() }),
+    match files::read_bounded(&dir.join(MARKER), files::MAX_MARKER_BYTES, "a deployment marker") {
+        Ok(text) if text == MARKER_TEXT.as_bytes() => Ok(Deployment { dir: dir.to_path_buf() }),
         _ => Err(DeploymentError::NotADeployment { path: dir.to_path_buf() }),
     }
 }
@@ -130,7 +131,8 @@ pub fn read_token(path: &Path) -> Result<String, DeploymentError> {
     if metadata.len() > 4096 {
         return Err(DeploymentError::Io { path: path.to_path_buf(), reason: "over 4 KiB: not a token file".into() });
     }
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let bytes = files::read_bounded(path, 4096, "a token file").map_err(io(path))?;
+    let text = String::from_utf8(bytes).map_err(|_| DeploymentError::Io { path: path.to_path_buf(), reason: "not UTF-8 text: not a token file".into() })?;
     Ok(text.lines().next().unwrap_or("").trim().to_string())
 }
 

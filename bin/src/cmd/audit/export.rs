@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use encore_ledger::export::{check_export, read_export_header, ExportHeader, ExportWriter};
+use encore_server::deployment::files::read_bounded;
 
 use super::{ExportArgs, VerifyExportArgs};
 use crate::cmd::{hex, json_str, progress, verify::open_read_only};
@@ -83,8 +84,12 @@ fn check(bytes: &[u8]) -> Result<ExportHeader, String> {
     result.map_err(|e| e.to_string())
 }
 
+/// `verify-export` checks an export in memory: at most this much (about
+/// 25 million records of a typical size).
+const MAX_EXPORT_BYTES: u64 = 4 << 30;
+
 pub fn verify_export(args: VerifyExportArgs) -> Result<ExitCode, String> {
-    let bytes = std::fs::read(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let bytes = read_bounded(&args.file, MAX_EXPORT_BYTES, "an export checked in memory").map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let result = check(&bytes);
     if args.json {
         let body = match &result {
