@@ -69,6 +69,18 @@ impl Witness {
     }
 }
 
+/// A witness file holds one number: a file over 64 bytes is not a witness, and is not read whole.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    const LIMIT: u64 = 64;
+    let mut text = String::new();
+    fs::File::open(path)?.take(LIMIT + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > LIMIT {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {LIMIT} bytes, the limit for a witness file")));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,16 +99,4 @@ mod tests {
         assert!(matches!(witness.check(&copy), Err(WitnessError::RolledBack { presented: 0, seen: 1, .. })));
         witness.check(&card).unwrap();
     }
-}
-
-/// A witness file holds one number: a file over 64 bytes is not a witness, and is not read whole.
-fn read_small(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    const LIMIT: u64 = 64;
-    let mut text = String::new();
-    fs::File::open(path)?.take(LIMIT + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > LIMIT {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {LIMIT} bytes, the limit for a witness file")));
-    }
-    Ok(text)
 }
