@@ -52,30 +52,6 @@ fn key(i: usize, j: usize) -> String {
     format!("buy-{i}-{j}")
 }
 
-/// Buys each (card, content) once from `WORKERS` concurrent tasks until the
-/// server stops answering; returns the purchases answered, by key, with their outcome.
-async fn buy_until_cut(player: &Client, cards: &[CardFile], pairs: Vec<(usize, usize)>) -> BTreeMap<String, String> {
-    let queue = std::rc::Rc::new(std::cell::RefCell::new(pairs.into_iter()));
-    let answered = std::rc::Rc::new(std::cell::RefCell::new(BTreeMap::new()));
-    let workers = (0..WORKERS).map(|_| {
-        let (queue, answered, player) = (queue.clone(), answered.clone(), player.clone());
-        async move {
-            loop {
-                let Some((i, j)) = queue.borrow_mut().next() else { return };
-                let Ok(answer) = player.answer_at_player("player-1", &cards[i]).await else { return };
-                match player.player_purchase(&key(i, j), "player-1", &Purchase { card: card(i), content: content(j), answer }).await {
-                    Ok(answer) => {
-                        answered.borrow_mut().insert(key(i, j), answer.value.outcome);
-                    }
-                    Err(_) => return,
-                }
-            }
-        }
-    });
-    futures_util::future::join_all(workers).await;
-    std::rc::Rc::try_unwrap(answered).map(|c| c.into_inner()).unwrap_or_default()
-}
-
 /// Opens accounts, issues cards and lists contents (on the backing disk, no cut); returns the card files.
 fn set_up(data: &Path, operator: &str, contents: usize) -> Vec<CardFile> {
     let server = Server::start(data);
@@ -167,7 +143,7 @@ fn every_purchase_answered_before_a_power_cut_survives_it_once() {
             std::thread::sleep(delay);
             running.kill();
         });
-        let answered = actix_rt::System::new().block_on(buy_until_cut(&Client::new(&base, &player_token), &cards, batch.clone()));
+        let answered = actix_rt::System::new().block_on(common::buy_until_stopped(&Client::new(&base, &player_token), &cards, batch.clone(), WORKERS));
         killer.join().unwrap();
         if round % 2 == 1 {
             mounted.cut_tearing(rng.next_u64());

@@ -36,32 +36,6 @@ fn content(j: usize) -> String {
     format!("song-{j}")
 }
 
-/// Purchases (card, content) each once, in the order given, from `WORKERS`
-/// concurrent tasks, until the server stops answering; returns the ones
-/// answered, by idempotency key, with their outcome.
-async fn buy_until_killed(player: &Client, cards: &[CardFile], pairs: Vec<(usize, usize)>) -> BTreeMap<String, String> {
-    let queue = std::rc::Rc::new(std::cell::RefCell::new(pairs.into_iter()));
-    let answered = std::rc::Rc::new(std::cell::RefCell::new(BTreeMap::new()));
-    let workers = (0..WORKERS).map(|_| {
-        let (queue, answered, player) = (queue.clone(), answered.clone(), player.clone());
-        async move {
-            loop {
-                let Some((i, j)) = queue.borrow_mut().next() else { return };
-                let key = format!("buy-{i}-{j}");
-                let Ok(answer) = player.answer_at_player("player-1", &cards[i]).await else { return };
-                match player.player_purchase(&key, "player-1", &Purchase { card: card(i), content: content(j), answer }).await {
-                    Ok(answer) => {
-                        answered.borrow_mut().insert(key, answer.value.outcome);
-                    }
-                    Err(_) => return,
-                }
-            }
-        }
-    });
-    futures_util::future::join_all(workers).await;
-    std::rc::Rc::try_unwrap(answered).map(|c| c.into_inner()).unwrap_or_default()
-}
-
 #[test]
 fn every_purchase_answered_before_a_kill_survives_it_once() {
     let kills: usize = std::env::var("ENCORE_SERVE_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
@@ -100,7 +74,7 @@ fn every_purchase_answered_before_a_kill_survives_it_once() {
             std::thread::sleep(delay);
             running.kill();
         });
-        let answered = actix_rt::System::new().block_on(buy_until_killed(&Client::new(&base, &player_token), &cards, batch.clone()));
+        let answered = actix_rt::System::new().block_on(common::buy_until_stopped(&Client::new(&base, &player_token), &cards, batch.clone(), WORKERS));
         killer.join().unwrap();
         for (key, outcome) in &answered {
             assert_eq!(outcome, "licensed", "{key}: every card can afford every song");

@@ -56,3 +56,36 @@ impl Drop for Server {
         }
     }
 }
+
+/// Buys each (card `card-{i}`, content `song-{j}`) of `pairs` once at
+/// `player-1`, from `workers` concurrent tasks, until the server stops
+/// answering (it was killed); returns the purchases answered, by idempotency
+/// key (`buy-{i}-{j}`), with their outcome.
+pub async fn buy_until_stopped(
+    player: &encore_server::Client,
+    cards: &[encore_card::CardFile],
+    pairs: Vec<(usize, usize)>,
+    workers: usize,
+) -> std::collections::BTreeMap<String, String> {
+    use encore_server::api::types::Purchase;
+    let queue = std::rc::Rc::new(std::cell::RefCell::new(pairs.into_iter()));
+    let answered = std::rc::Rc::new(std::cell::RefCell::new(std::collections::BTreeMap::new()));
+    let workers = (0..workers).map(|_| {
+        let (queue, answered, player) = (queue.clone(), answered.clone(), player.clone());
+        async move {
+            loop {
+                let Some((i, j)) = queue.borrow_mut().next() else { return };
+                let key = format!("buy-{i}-{j}");
+                let Ok(answer) = player.answer_at_player("player-1", &cards[i]).await else { return };
+                match player.player_purchase(&key, "player-1", &Purchase { card: format!("card-{i}"), content: format!("song-{j}"), answer }).await {
+                    Ok(answer) => {
+                        answered.borrow_mut().insert(key, answer.value.outcome);
+                    }
+                    Err(_) => return,
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(workers).await;
+    std::rc::Rc::try_unwrap(answered).map(|c| c.into_inner()).unwrap_or_default()
+}
