@@ -31,7 +31,7 @@ use encore_actors::{Runtime, RuntimeConfig, Secrets, SystemClock};
 use encore_domain::ids::{AccountId, CardId, ContentId, DeviceId, PurchaseId};
 use encore_domain::licensing::{Account, LicensingEvent, PurchaseOutcome, Station, UseCondition};
 use encore_domain::{Event, EventCodec, Money};
-use encore_faults::power::PowerLossFs;
+use encore_faults::power::{cut_budget, require_fuse, PowerLossFs};
 use encore_ledger::testing::crash::{kills, Child, Rng};
 use encore_ledger::{Ledger, LedgerOptions, StreamId};
 use encore_projections::{as_of_position, Balances, ProjectionRunner, RunnerOptions, StartedFrom};
@@ -260,18 +260,12 @@ fn killing_the_runtime_mid_purchase_leaves_whole_purchases() {
     rounds(dir.path(), Cut::Kill, kills(30), Duration::from_secs(600));
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Machines of this kind have FUSE (and tests run as root): a machine without
-/// it fails the test instead of passing it untried.
 #[test]
 fn a_power_cut_mid_purchase_leaves_whole_purchases() {
-    assert!(Path::new("/dev/fuse").exists(), "the power-cut tests need /dev/fuse");
+    require_fuse();
     let dir = tempfile::tempdir().unwrap();
-    let cuts = env_or("ENCORE_POWER_CUTS", 20) as usize;
-    let seen = rounds(dir.path(), Cut::Power, cuts, Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
+    let (cuts, budget) = cut_budget(20);
+    let seen = rounds(dir.path(), Cut::Power, cuts as usize, budget);
     assert!(seen.cuts > 0, "at least one power cut ran");
 }
 

@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use encore_card::CardFile;
-use encore_faults::power::PowerLossFs;
+use encore_faults::power::{cut_budget, require_fuse, PowerLossFs};
 use encore_server::api::types::*;
 use encore_server::deployment::{self, credentials, Role};
 use encore_server::Client;
@@ -35,10 +35,6 @@ const CARDS: usize = 4;
 const WORKERS: usize = 16;
 const PRICE: u64 = 7;
 const LOADED: u64 = 1_000_000;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn card(i: usize) -> String {
     format!("card-{i}")
@@ -113,8 +109,9 @@ async fn check_after_cut(base: &str, operator: &str, player: &str, cards: &[Card
 
 #[test]
 fn every_purchase_answered_before_a_power_cut_survives_it_once() {
-    assert!(Path::new("/dev/fuse").exists(), "the power-cut tests need /dev/fuse");
-    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 12) as usize, Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
+    require_fuse();
+    let (cuts, budget) = cut_budget(12);
+    let cuts = cuts as usize;
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("serve power-cut test seed {seed}");
     let mut rng = encore_ledger::testing::crash::Rng(seed);

@@ -248,6 +248,18 @@ impl PowerLossFs {
         }
     }
 
+    /// Answers a getattr or setattr: the attributes through the handle if one is given.
+    fn reply_attr(&self, st: &State, ino: u64, fh: Option<u64>, reply: ReplyAttr) {
+        let attr = match fh {
+            Some(fh) => self.attr_by_handle(st, ino, fh),
+            None => self.attr(st, ino),
+        };
+        match attr {
+            Ok(attr) => reply.attr(&TTL, &attr),
+            Err(e) => reply.error(err(e)),
+        }
+    }
+
     /// The inode's overlay, loaded from the backing file on first use since the last sync.
     fn overlay<'s>(&self, st: &'s mut State, ino: u64, fh: Option<u64>) -> Result<&'s mut Vec<u8>, i32> {
         if !st.dirty.contains_key(&ino) {
@@ -316,14 +328,7 @@ impl Filesystem for PowerLossFs {
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
         let (ino, fh) = (ino.0, fh.map(|fh| fh.0));
         let st = lock(&self.state);
-        let attr = match fh {
-            Some(fh) => self.attr_by_handle(&st, ino, fh),
-            None => self.attr(&st, ino),
-        };
-        match attr {
-            Ok(attr) => reply.attr(&TTL, &attr),
-            Err(e) => reply.error(err(e)),
-        }
+        self.reply_attr(&st, ino, fh, reply);
     }
 
     fn setattr(
@@ -367,14 +372,7 @@ impl Filesystem for PowerLossFs {
                 Err(e) => return reply.error(err(e)),
             }
         }
-        let attr = match fh {
-            Some(fh) => self.attr_by_handle(&st, ino, fh),
-            None => self.attr(&st, ino),
-        };
-        match attr {
-            Ok(attr) => reply.attr(&TTL, &attr),
-            Err(e) => reply.error(err(e)),
-        }
+        self.reply_attr(&st, ino, fh, reply);
     }
 
     fn mkdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
@@ -736,4 +734,17 @@ impl Drop for Mounted {
         }
         drop(self.session.take());
     }
+}
+
+/// The power-cut tests need FUSE, which machines of this kind have (tests run
+/// as root): without `/dev/fuse` a test fails here, never passes untried.
+pub fn require_fuse() {
+    assert!(Path::new("/dev/fuse").exists(), "the power-cut tests need /dev/fuse");
+}
+
+/// How many power cuts a test runs (`ENCORE_POWER_CUTS`, else `default`) and
+/// for how long at most (`ENCORE_POWER_SECONDS`, else 120 s).
+pub fn cut_budget(default: u64) -> (u64, Duration) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    (env("ENCORE_POWER_CUTS").unwrap_or(default), Duration::from_secs(env("ENCORE_POWER_SECONDS").unwrap_or(120)))
 }

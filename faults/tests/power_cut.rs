@@ -14,17 +14,13 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use encore_faults::power::PowerLossFs;
+use encore_faults::power::{cut_budget, require_fuse, PowerLossFs};
 use encore_ledger::testing::crash::{Child, Rng};
 use encore_ledger::{EventId, ExpectedVersion, Ledger, LedgerOptions, NewEvent, StreamAppend, StreamId};
 
 const CHILD_ENV: &str = "ENCORE_POWER_CHILD_DIR";
 /// Several writers, so groups of appends share a sync.
 const WRITERS: u64 = 8;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// The child: writers append a pair of events to two streams atomically and
 /// print `ack <event id> <position of the first> <position of the second>`
@@ -166,39 +162,30 @@ fn power_cuts(lying: Option<Lies>, tearing: bool, cuts: u64, budget: Duration, s
     Ok(summary)
 }
 
-/// Machines of this kind have FUSE (and tests run as root): a machine without
-/// it fails the test instead of passing it untried.
-fn fuse_available() -> bool {
-    assert!(Path::new("/dev/fuse").exists(), "the power-cut tests need /dev/fuse");
-    true
-}
-
 fn seed() -> u64 {
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("power-cut test seed {seed}");
     seed
 }
 
+/// Runs the cut loop on an honest disk; `tearing` lets half the unsynced pages through.
+fn cuts_lose_nothing_acknowledged(tearing: bool) {
+    require_fuse();
+    let (cuts, budget) = cut_budget(20);
+    let summary = power_cuts(None, tearing, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
+}
+
 #[test]
 fn power_cut_loses_nothing_acknowledged() {
-    if !fuse_available() {
-        return;
-    }
-    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
-    let summary = power_cuts(None, false, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
+    cuts_lose_nothing_acknowledged(false);
 }
 
 /// The same with torn cuts: a random half of each file's unsynced pages
 /// reaches the disk anyway, so the log's tail holds partly written records.
 #[test]
 fn a_tearing_power_cut_loses_nothing_acknowledged() {
-    if !fuse_available() {
-        return;
-    }
-    let (cuts, budget) = (env_or("ENCORE_POWER_CUTS", 20), Duration::from_secs(env_or("ENCORE_POWER_SECONDS", 120)));
-    let summary = power_cuts(None, true, cuts, budget, seed()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(summary.cuts > 0 && summary.acknowledged > 0, "at least one power cut after an acknowledged append ran: {summary:?}");
+    cuts_lose_nothing_acknowledged(true);
 }
 
 /// The negative controls: on a disk whose fsync lies, the same check fails,
@@ -207,9 +194,7 @@ fn a_tearing_power_cut_loses_nothing_acknowledged() {
 /// loses acknowledged appends from a log that still opens.
 #[test]
 fn a_lying_disk_is_caught() {
-    if !fuse_available() {
-        return;
-    }
+    require_fuse();
     let controls: [(&str, Lies); 2] = [("every file", |_| true), ("the write-ahead log", |p| p.extension().is_some_and(|e| e == "log"))];
     for (what, lies) in controls {
         match power_cuts(Some(lies), false, 5, Duration::from_secs(60), seed()) {
