@@ -14,7 +14,8 @@
 //!
 //! `cargo bench -p encore-actors --bench purchase_floor`. Environment:
 //! `ENCORE_BENCH_SECONDS` (default 5), `ENCORE_BENCH_CARDS` (default 2000),
-//! `ENCORE_BENCH_CLIENTS` (default `1,16,64,256`).
+//! `ENCORE_BENCH_CLIENTS` (default `1,16,64,256`), `ENCORE_BENCH_SYSTEMS` (default
+//! `ledger,raw`).
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -40,9 +41,10 @@ fn main() {
     let seconds = Duration::from_secs(env("ENCORE_BENCH_SECONDS", 5));
     let cards = env("ENCORE_BENCH_CARDS", 2000) as usize;
     let clients = std::env::var("ENCORE_BENCH_CLIENTS").unwrap_or_else(|_| "1,16,64,256".into());
+    let systems = std::env::var("ENCORE_BENCH_SYSTEMS").unwrap_or_else(|_| "ledger,raw".into());
     println!("{:<8} {:<8} {:>12} {:>12} {:>10} {:>10}", "system", "clients", "purchases", "purchases/s", "p50 us", "p99 us");
     for clients in clients.split(',').map(|c| c.trim().parse::<usize>().expect("ENCORE_BENCH_CLIENTS: counts separated by commas")) {
-        for system in ["ledger", "raw"] {
+        for system in systems.split(',').map(str::trim) {
             run(system, clients, cards, seconds);
         }
     }

@@ -1,5 +1,7 @@
 //! Durable append throughput and latency with 1, 8 and 64 concurrent writers
-//! (256-byte payloads, one event per append), and read-all throughput.
+//! (256-byte payloads, one event per append), read-all throughput, and the
+//! time a writable open takes after a clean close and after a crash that
+//! left a whole index tail to redo (`log/tail.rs`: 65,536 records).
 //!
 //! `cargo bench -p encore-ledger --bench log` (or `./x bench`). Prints a
 //! table; the figures go to docs/BENCHMARKS.md by hand with the machine.
@@ -35,7 +37,7 @@ fn main() {
         );
         last_dir = Some((dir, log));
     }
-    if let Some((_dir, log)) = last_dir {
+    if let Some((dir, log)) = last_dir {
         let start = Instant::now();
         let mut n = 0u64;
         for record in log.scan(1) {
@@ -44,7 +46,27 @@ fn main() {
         }
         let elapsed = start.elapsed();
         println!("read-all: {n} records in {:.2} s = {:.0} records/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
+        drop(log);
+        reopen(&dir.path().join("log"), n);
     }
+}
+
+/// A clean open, then an open whose writer must index the newest 65,536
+/// records again (what a crash just before the tail was due leaves).
+fn reopen(path: &std::path::Path, records: u64) {
+    const TAIL: u64 = 1 << 16;
+    let timed = || {
+        let start = Instant::now();
+        let log = Ledger::open(path, LedgerOptions::default()).expect("reopen");
+        let elapsed = start.elapsed();
+        drop(log);
+        elapsed
+    };
+    let clean = timed();
+    encore_ledger::testing::set_indexed_position(path, records.saturating_sub(TAIL)).expect("rewind meta/indexed");
+    let crashed = timed();
+    let redone = records.min(TAIL);
+    println!("reopen of {records} records: clean {:.1} ms, {redone} records to index again {:.1} ms", clean.as_secs_f64() * 1e3, crashed.as_secs_f64() * 1e3);
 }
 
 struct Outcome {

@@ -29,6 +29,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 use tokio::sync::oneshot;
 
 use super::keys::*;
+use super::tail::IndexTail;
 use super::{Ledger, Store};
 use crate::error::AppendError;
 use crate::limits::*;
@@ -193,14 +194,14 @@ pub(crate) struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub(crate) fn spawn(store: Arc<Store>, queue_depth: usize) -> Self {
+    pub(crate) fn spawn(store: Arc<Store>, queue_depth: usize, tail: IndexTail) -> Self {
         let (sender, receiver) = sync_channel(queue_depth.max(1));
         let (to_syncer, written) = sync_channel(MAX_GROUPS_IN_FLIGHT);
         let in_flight = Arc::new(AtomicUsize::new(0));
         let syncer = Syncer { store: store.clone(), in_flight: in_flight.clone() };
         let syncer = spawn_named("encore-ledger-syncer", move || syncer.run(written));
         let head = store.watch.get();
-        let writer = Writer { store, head, versions: VersionCache::default(), syncer: to_syncer, in_flight };
+        let writer = Writer { store, head, versions: VersionCache::default(), tail, syncer: to_syncer, in_flight };
         let thread = spawn_named("encore-ledger-writer", move || {
             writer.run(receiver);
             if syncer.join().is_err() {
@@ -226,6 +227,8 @@ struct Writer {
     head: Head,
     /// Stream versions as written (possibly not yet synced).
     versions: VersionCache,
+    /// Event ids and stream heads not yet in their column families.
+    tail: IndexTail,
     /// Written groups, on their way to their sync and acknowledgement.
     syncer: SyncSender<Written>,
     /// Groups handed to the syncer and not yet acknowledged.
@@ -262,7 +265,7 @@ impl Writer {
                 Some(request) => request,
                 None => match receiver.recv() {
                     Ok(request) => request,
-                    Err(_) => return,
+                    Err(_) => return self.close(),
                 },
             };
             let mut group = vec![first];
@@ -304,7 +307,7 @@ impl Writer {
             return None;
         }
         let mut staged = Staged::new(self.store.clone(), self.head);
-        if let Err(e) = staged.prefetch(&mut self.versions, &group) {
+        if let Err(e) = staged.prefetch(&mut self.versions, &self.tail, &group) {
             refuse_all(group, &e);
             return None;
         }
@@ -318,8 +321,17 @@ impl Writer {
             }
         }
         self.head = staged.head;
+        for (id, i) in staged.ids.drain() {
+            self.tail.add_id(id, staged.first_position + i as u64);
+        }
         for (stream, version) in staged.versions.drain() {
+            self.tail.add_head(stream.clone(), version);
             self.versions.insert(stream, version);
+        }
+        if self.tail.due() {
+            if let Err(cause) = self.write_tail(false) {
+                self.store.poison.set(cause);
+            }
         }
         let replies = group.into_iter().zip(results).collect();
         // Even a group that wrote nothing waits for the sync: its retries may
@@ -333,6 +345,30 @@ impl Writer {
         let mut options = WriteOptions::default();
         options.set_sync(false);
         self.store.db.write_opt(batch, &options).map_err(|e| e.into_string())
+    }
+
+    /// Writes the index tail through the head as written. Unsynced unless
+    /// `sync`: the next WAL sync covers it, and the records it indexes are
+    /// in the WAL before it, so a crash loses it only with them or leaves
+    /// it to be redone from them on the next open.
+    fn write_tail(&mut self, sync: bool) -> Result<(), String> {
+        let batch = self.tail.batch(&Cfs::of(&self.store), self.head.position);
+        let mut options = WriteOptions::default();
+        options.set_sync(sync);
+        self.store.db.write_opt(batch, &options).map_err(|e| e.into_string())?;
+        self.tail.written(self.head.position);
+        Ok(())
+    }
+
+    /// The queue closed: writes the index tail, so the next open has no
+    /// records to index again. A failure here loses nothing.
+    fn close(mut self) {
+        if self.store.poison.cause().is_some() || self.tail.records() == 0 {
+            return;
+        }
+        if let Err(e) = self.write_tail(true) {
+            tracing::warn!(error = %e, "writing the index tail on close failed; the next open indexes those records again");
+        }
     }
 }
 
@@ -451,20 +487,36 @@ impl Staged {
         }
     }
 
-    /// Looks up, in two batched reads for the whole group, every event id
-    /// the group mentions and the version of every stream the cache lacks.
-    fn prefetch(&mut self, cache: &mut VersionCache, group: &[Request]) -> Result<(), AppendError> {
+    /// Looks up every event id the group mentions and the version of every
+    /// stream the cache lacks: in the index tail, then in two batched reads
+    /// for the whole group.
+    fn prefetch(&mut self, cache: &mut VersionCache, tail: &IndexTail, group: &[Request]) -> Result<(), AppendError> {
         let store = self.store.clone();
         let cfs = Cfs::of(&store);
         let storage = |e: rocksdb::Error| AppendError::Storage { cause: e.into_string() };
-        let ids: Vec<EventId> = group.iter().flat_map(|r| &r.appends).flat_map(|a| &a.events).map(|e| e.event_id).collect();
+        let mut ids: Vec<EventId> = Vec::new();
+        for id in group.iter().flat_map(|r| &r.appends).flat_map(|a| &a.events).map(|e| e.event_id) {
+            match tail.position_of(&id) {
+                Some(position) => drop(self.stored_ids.insert(id, position)),
+                None => ids.push(id),
+            }
+        }
         let found = store.db.batched_multi_get_cf(cfs.ids, ids.iter().map(|id| id.0.as_slice()), false);
         for (id, value) in ids.iter().zip(found) {
             if let Some(position) = value.map_err(storage)?.as_deref().and_then(parse_u64) {
                 self.stored_ids.insert(*id, position);
             }
         }
-        let mut missing: Vec<&StreamId> = group.iter().flat_map(|r| &r.appends).map(|a| &a.stream).filter(|s| cache.get(s).is_none()).collect();
+        let mut missing: Vec<&StreamId> = Vec::new();
+        for stream in group.iter().flat_map(|r| &r.appends).map(|a| &a.stream) {
+            if cache.get(stream).is_some() {
+                continue;
+            }
+            match tail.version_of(stream) {
+                Some(version) => cache.insert(stream.clone(), version),
+                None => missing.push(stream),
+            }
+        }
         missing.sort_unstable();
         missing.dedup();
         let found = store.db.batched_multi_get_cf(cfs.heads, missing.iter().map(|s| s.as_str().as_bytes()), false);
@@ -512,11 +564,9 @@ impl Staged {
                 let (position, encoded) = self.chain(&append.stream, version, event);
                 self.batch.put_cf(cfs.records, position_key(position), &self.bytes[encoded]);
                 self.batch.put_cf(cfs.index, stream_index_key(&append.stream, version), position_key(position));
-                self.batch.put_cf(cfs.ids, event.event_id.0, position_key(position));
                 positions.push(position);
                 self.ids.insert(event.event_id, self.ends.len() - 1);
             }
-            self.batch.put_cf(cfs.heads, append.stream.as_str().as_bytes(), version.to_be_bytes());
             self.versions.insert(append.stream.clone(), version);
             streams.push(StreamRange { stream: append.stream.clone(), first_version: current + 1, last_version: version });
         }
@@ -629,6 +679,7 @@ pub(crate) struct Cfs<'a> {
     pub(crate) heads: &'a rocksdb::ColumnFamily,
     pub(crate) ids: &'a rocksdb::ColumnFamily,
     pub(crate) aux: &'a rocksdb::ColumnFamily,
+    pub(crate) meta: &'a rocksdb::ColumnFamily,
 }
 
 impl<'a> Cfs<'a> {
@@ -638,6 +689,6 @@ impl<'a> Cfs<'a> {
             Some(cf) => cf,
             None => panic!("column family {name} vanished from an open store"),
         };
-        Cfs { records: get(CF_RECORDS), index: get(CF_STREAM_INDEX), heads: get(CF_STREAM_HEADS), ids: get(CF_EVENT_IDS), aux: get(CF_AUX) }
+        Cfs { records: get(CF_RECORDS), index: get(CF_STREAM_INDEX), heads: get(CF_STREAM_HEADS), ids: get(CF_EVENT_IDS), aux: get(CF_AUX), meta: get(CF_META) }
     }
 }

@@ -5,10 +5,15 @@
 //! |----------------|---------------------------------------|--------------------------|
 //! | `records`      | position (u64 BE)                     | encoded [`Record`]       |
 //! | `stream_index` | len (u16 BE) + stream id + version BE | position (u64 BE)        |
-//! | `stream_heads` | stream id                             | current version (u64 BE) |
-//! | `event_ids`    | event id (16 bytes)                   | position (u64 BE)        |
-//! | `meta`         | `magic`, `format`, `watermark`        | log identity and format  |
+//! | `stream_heads` | stream id                             | version (u64 BE) as of `indexed` |
+//! | `event_ids`    | event id (16 bytes)                   | position (u64 BE), records through `indexed` |
+//! | `meta`         | `magic`, `format`, `watermark`, `indexed` | log identity and format |
 //! | `aux`          | caller's key                          | derived state (outside the chain) |
+//!
+//! `event_ids` and `stream_heads` are written in sorted batches, not with
+//! each record; `meta/indexed` (u64 BE) is the position through which they
+//! are complete (see `log/tail.rs`). A log of format 1 has no `indexed`:
+//! its indexes were written with every record.
 //!
 //! [`Record`]: crate::Record
 
@@ -27,8 +32,11 @@ pub const META_MAGIC: &[u8] = b"encore-ledger";
 pub const META_FORMAT_KEY: &[u8] = b"format";
 /// Present once the log keeps an acknowledged watermark (`log/watermark.rs`).
 pub const META_WATERMARK_KEY: &[u8] = b"watermark";
-/// The log directory's format (column families and key layouts).
-pub const LOG_FORMAT_VERSION: u32 = 1;
+/// The position through which `event_ids` and `stream_heads` are complete.
+pub const META_INDEXED_KEY: &[u8] = b"indexed";
+/// The log directory's format (column families and key layouts). 2: the
+/// event ids and stream heads lag their records, up to `meta/indexed`.
+pub const LOG_FORMAT_VERSION: u32 = 2;
 
 pub fn position_key(position: u64) -> [u8; 8] {
     position.to_be_bytes()

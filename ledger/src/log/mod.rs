@@ -2,8 +2,9 @@
 //!
 //! Roles live in their own files: [`open`] (recovery of the head on open),
 //! [`append`] (validation and the group-commit writer), [`read`], [`subscribe`],
-//! [`verify`], [`repair`] (the way out of a refused open), [`aux`] (derived state kept beside the log, outside the chain)
-//! and [`watermark`] (how far the log had acknowledged, kept outside RocksDB).
+//! [`verify`], [`repair`] (the way out of a refused open), [`aux`] (derived state kept beside the log, outside the chain),
+//! [`watermark`] (how far the log had acknowledged, kept outside RocksDB) and [`tail`] (the writer's
+//! event ids and stream heads of the newest records, written to their column families in sorted batches).
 
 pub(crate) mod append;
 pub(crate) mod aux;
@@ -12,6 +13,7 @@ pub(crate) mod open;
 pub(crate) mod read;
 pub mod repair;
 pub mod subscribe;
+pub(crate) mod tail;
 pub mod verify;
 pub(crate) mod watermark;
 
@@ -34,11 +36,15 @@ pub struct LedgerOptions {
     /// Open for reading and verification only: no writer, no changes to the
     /// directory (used by audits, which must work on a damaged log).
     pub read_only: bool,
+    /// Records whose event ids and stream heads the writer keeps in memory
+    /// before writing them to their column families in one sorted batch
+    /// (`log/tail.rs`). Small values are for tests that cross that boundary.
+    pub index_tail_records: usize,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        LedgerOptions { queue_depth: 4096, block_cache_bytes: 64 << 20, read_only: false }
+        LedgerOptions { queue_depth: 4096, block_cache_bytes: 64 << 20, read_only: false, index_tail_records: tail::TAIL_RECORDS }
     }
 }
 
@@ -145,7 +151,13 @@ impl Ledger {
     /// empty. Refuses directories that hold something else, or a newer format.
     pub fn open(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Ledger, OpenError> {
         let store = Arc::new(open::open_store(path.as_ref(), &options)?);
-        let writer = if options.read_only { None } else { Some(append::WriterHandle::spawn(store.clone(), options.queue_depth)) };
+        let writer = match options.read_only {
+            true => None,
+            false => {
+                let tail = tail::IndexTail::recover(&store, store.watch.get().position, options.index_tail_records)?;
+                Some(append::WriterHandle::spawn(store.clone(), options.queue_depth, tail))
+            }
+        };
         Ok(Ledger { inner: Arc::new(Inner { store, writer: Mutex::new(writer) }) })
     }
 

@@ -44,8 +44,11 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
         Err(OpenError::Corrupted { path, message }) => open_past_unacknowledged_damage(&path, options).ok_or(OpenError::Corrupted { path, message })?,
         opened => opened?,
     };
-    check_identity(&db, path, false, options.read_only)?;
+    let format = check_identity(&db, path, false, options.read_only)?;
     let head = recover_head(&db, path)?;
+    if format < LOG_FORMAT_VERSION && !options.read_only {
+        upgrade_format(&db, path, head)?;
+    }
     let (watermark, watermark_problem) = open_watermark(&db, path, head, options.read_only)?;
     tracing::info!(path = %path.display(), head = head.position, "log opened");
     Ok(Store {
@@ -261,7 +264,8 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     opts
 }
 
-fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<(), OpenError> {
+/// Checks the magic and returns the log's format version.
+fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<u32, OpenError> {
     let meta = cf(db, CF_META, path)?;
     let magic = db.get_cf(meta, META_MAGIC_KEY).map_err(|e| db_error(path, e))?;
     match magic {
@@ -273,7 +277,7 @@ fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<
             if !(fresh || empty) || read_only {
                 return Err(OpenError::NotAnEncoreLog { path: path.to_path_buf(), reason: "records without Encore's metadata".into() });
             }
-            return write_identity(db, path);
+            return write_identity(db, path).map(|()| LOG_FORMAT_VERSION);
         }
     }
     let format = db.get_cf(meta, META_FORMAT_KEY).map_err(|e| db_error(path, e))?;
@@ -284,6 +288,21 @@ fn check_identity(db: &DB, path: &Path, fresh: bool, read_only: bool) -> Result<
     if format > LOG_FORMAT_VERSION {
         return Err(OpenError::NewerFormat { path: path.to_path_buf(), found: format, supported: LOG_FORMAT_VERSION });
     }
+    Ok(format)
+}
+
+/// Moves a log of format 1 (indexes written with every record, so complete
+/// through the head) to the current format in one synced batch: its
+/// indexes are complete through the head.
+fn upgrade_format(db: &DB, path: &Path, head: Head) -> Result<(), OpenError> {
+    let meta = cf(db, CF_META, path)?;
+    let mut batch = rocksdb::WriteBatch::default();
+    batch.put_cf(meta, META_INDEXED_KEY, position_key(head.position));
+    batch.put_cf(meta, META_FORMAT_KEY, LOG_FORMAT_VERSION.to_le_bytes());
+    let mut opts = rocksdb::WriteOptions::default();
+    opts.set_sync(true);
+    db.write_opt(batch, &opts).map_err(|e| db_error(path, e))?;
+    tracing::info!(path = %path.display(), indexed = head.position, format = LOG_FORMAT_VERSION, "log format upgraded");
     Ok(())
 }
 
@@ -292,6 +311,7 @@ pub(crate) fn write_identity(db: &DB, path: &Path) -> Result<(), OpenError> {
     let mut batch = rocksdb::WriteBatch::default();
     batch.put_cf(meta, META_FORMAT_KEY, LOG_FORMAT_VERSION.to_le_bytes());
     batch.put_cf(meta, META_MAGIC_KEY, META_MAGIC);
+    batch.put_cf(meta, META_INDEXED_KEY, position_key(0));
     let mut opts = rocksdb::WriteOptions::default();
     opts.set_sync(true);
     db.write_opt(batch, &opts).map_err(|e| db_error(path, e))

@@ -173,6 +173,7 @@ fn copy_kept(old: &DB, new: &DB, staging: &Path, keep: Head) -> Result<(), OpenE
     for (stream, version) in heads_seen {
         batch.put_cf(heads, stream.as_bytes(), version.to_be_bytes());
     }
+    batch.put_cf(cf(new, CF_META, staging)?, META_INDEXED_KEY, position_key(keep.position));
     new.write_opt(batch, &options).map_err(|e| storage(staging, e))
 }
 

@@ -138,6 +138,11 @@ struct Scan {
     problems: Vec<Problem>,
     prev: Option<Hash>,
     versions: HashMap<String, u64>,
+    /// The position through which `event_ids` and `stream_heads` are
+    /// complete (`meta/indexed`; `u64::MAX` in a log of format 1).
+    indexed: u64,
+    /// Stream versions as of `indexed`: what `stream_heads` must hold.
+    heads: Option<HashMap<String, u64>>,
     index: Digest,
     ids: Digest,
     records: u64,
@@ -152,6 +157,9 @@ impl Scan {
     }
 
     fn check(&mut self, position: u64, value: &[u8], whole: bool) {
+        if position > self.indexed && self.heads.is_none() {
+            self.heads = Some(self.versions.clone());
+        }
         let record = match Record::decode(value) {
             Ok(r) => r,
             Err(DecodeError::HashMismatch) => {
@@ -175,7 +183,9 @@ impl Scan {
             self.report(position, ProblemKind::VersionGap { stream: record.stream.to_string(), expected: last + 1, found: record.version });
         }
         self.index.add(&stream_index_key(&record.stream, record.version), &position_key(position));
-        self.ids.add(&record.event_id.0, &position_key(position));
+        if position <= self.indexed {
+            self.ids.add(&record.event_id.0, &position_key(position));
+        }
         self.prev = Some(record.hash);
         self.head = Head { position, hash: record.hash, recorded_at: record.recorded_at };
     }
@@ -190,21 +200,30 @@ impl Store {
         Ok(last)
     }
 
+    /// Verifies against one RocksDB snapshot, so appends (and index tails
+    /// written) meanwhile are not seen half.
     pub(crate) fn verify(&self, from: u64, to: u64, whole: bool) -> Result<VerifyReport, VerifyError> {
+        let view = View { snap: self.db.snapshot(), cfs: Cfs::of(self) };
+        let indexed = match view.get(view.cfs.meta, META_INDEXED_KEY)? {
+            None => u64::MAX,
+            Some(bytes) => parse_u64(&bytes).ok_or_else(|| VerifyError::Storage(format!("meta/indexed is not a position ({} bytes)", bytes.len())))?,
+        };
         let mut scan = Scan {
             problems: Vec::new(),
-            prev: Some(self.hash_before(from)?),
+            prev: Some(view.hash_before(from)?),
             versions: HashMap::new(),
+            indexed,
+            heads: None,
             index: Digest::default(),
             ids: Digest::default(),
             records: 0,
             head: Head::EMPTY,
         };
-        self.scan_records(from, to, whole, &mut scan)?;
+        view.scan_records(from, to, whole, &mut scan)?;
         if whole {
-            self.check_indexes_whole(&mut scan)?;
+            view.check_indexes_whole(&mut scan)?;
         } else {
-            self.check_indexes_of_range(from, to, &mut scan)?;
+            view.check_indexes_of_range(from, to, &mut scan)?;
         }
         if whole {
             // What the open found against the watermark (read-only opens report it here instead of refusing).
@@ -213,13 +232,28 @@ impl Store {
         scan.problems.sort_by_key(|p| p.position);
         Ok(VerifyReport { from, to, records: scan.records, head: scan.head, problems: scan.problems })
     }
+}
+
+/// The log as one snapshot shows it.
+struct View<'a> {
+    snap: rocksdb::SnapshotWithThreadMode<'a, rocksdb::DB>,
+    cfs: Cfs<'a>,
+}
+
+impl View<'_> {
+    fn iter(&self, cf: &rocksdb::ColumnFamily) -> rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB> {
+        self.snap.raw_iterator_cf(cf)
+    }
+
+    fn get(&self, cf: &rocksdb::ColumnFamily, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, VerifyError> {
+        self.snap.get_cf(cf, key).map_err(|e| VerifyError::Storage(e.into_string()))
+    }
 
     fn hash_before(&self, from: u64) -> Result<Hash, VerifyError> {
         if from <= 1 {
             return Ok(GENESIS_HASH);
         }
-        let cf = Cfs::of(self).records;
-        let bytes = self.db.get_cf(cf, position_key(from - 1)).map_err(|e| VerifyError::Storage(e.into_string()))?;
+        let bytes = self.get(self.cfs.records, position_key(from - 1))?;
         // The stored hash is the last 32 bytes; record `from - 1` itself is outside the range.
         Ok(bytes
             .filter(|b| b.len() >= 32)
@@ -232,7 +266,7 @@ impl Store {
     }
 
     fn scan_records(&self, from: u64, to: u64, whole: bool, scan: &mut Scan) -> Result<(), VerifyError> {
-        let mut it = self.db.raw_iterator_cf(Cfs::of(self).records);
+        let mut it = self.iter(self.cfs.records);
         it.seek(position_key(from));
         let mut expected = from;
         while let (Some(key), Some(value)) = (it.key(), it.value()) {
@@ -259,11 +293,15 @@ impl Store {
     /// Compares digests of the implied and stored index entries; locates the
     /// culprits only when they differ.
     fn check_indexes_whole(&self, scan: &mut Scan) -> Result<(), VerifyError> {
-        let cfs = Cfs::of(self);
+        let cfs = &self.cfs;
+        if scan.indexed != u64::MAX && scan.indexed > scan.head.position {
+            let detail = format!("meta/indexed says the indexes reach position {}, past the newest record", scan.indexed);
+            scan.report(scan.head.position + 1, ProblemKind::IndexDisagrees { index: CF_META, detail });
+        }
         let stored_index = self.digest_cf(cfs.index)?;
         let stored_ids = self.digest_cf(cfs.ids)?;
         let mut implied_heads = Digest::default();
-        for (stream, version) in &scan.versions {
+        for (stream, version) in scan.heads.get_or_insert_with(|| scan.versions.clone()).iter() {
             implied_heads.add(stream.as_bytes(), &version.to_be_bytes());
         }
         let stored_heads = self.digest_cf(cfs.heads)?;
@@ -281,7 +319,7 @@ impl Store {
 
     fn digest_cf(&self, cf: &rocksdb::ColumnFamily) -> Result<Digest, VerifyError> {
         let mut digest = Digest::default();
-        let mut it = self.db.raw_iterator_cf(cf);
+        let mut it = self.iter(cf);
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
             digest.add(k, v);
@@ -292,12 +330,13 @@ impl Store {
     }
 
     /// Every stored entry must name a record that carries it, and every
-    /// record must be named by its entry.
+    /// record must be named by its entry (event ids: every record through
+    /// `indexed`).
     fn locate_index_problems(&self, scan: &mut Scan, cf: &rocksdb::ColumnFamily, name: &'static str) -> Result<(), VerifyError> {
-        let mut it = self.db.raw_iterator_cf(cf);
+        let mut it = self.iter(cf);
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if let Some(problem) = self.check_entry(name, k, v) {
+            if let Some(problem) = self.check_entry(name, k, v, scan.indexed) {
                 scan.report(problem.position, problem.kind);
             }
             it.next();
@@ -306,15 +345,18 @@ impl Store {
         self.check_records_are_indexed(scan, cf, name)
     }
 
-    fn check_entry(&self, name: &'static str, key: &[u8], value: &[u8]) -> Option<Problem> {
+    fn check_entry(&self, name: &'static str, key: &[u8], value: &[u8], indexed: u64) -> Option<Problem> {
         let disagree = |position, detail: String| Some(Problem { position, kind: ProblemKind::IndexDisagrees { index: name, detail } });
         let Some(position) = parse_u64(value) else {
             return disagree(0, format!("entry {key:02x?} holds no position"));
         };
-        let record = match self.read_record(position) {
-            Ok(Some(r)) => r,
+        if name == CF_EVENT_IDS && position > indexed {
+            return disagree(position, format!("entry names position {position}, past the indexed position {indexed}"));
+        }
+        let record = match self.get(self.cfs.records, position_key(position)).map(|bytes| bytes.map(|b| Record::decode(&b))) {
+            Ok(Some(Ok(r))) => r,
             Ok(None) => return disagree(position, "entry names a position with no record".into()),
-            Err(_) => return None, // the record scan reports the damaged record itself
+            Ok(Some(Err(_))) | Err(_) => return None, // the record scan reports the damaged record itself
         };
         let matches =
             if name == CF_EVENT_IDS { key == record.event_id.0 } else { parse_stream_index_key(key) == Some((record.stream.as_str(), record.version)) };
@@ -326,13 +368,16 @@ impl Store {
     }
 
     fn check_records_are_indexed(&self, scan: &mut Scan, cf: &rocksdb::ColumnFamily, name: &'static str) -> Result<(), VerifyError> {
-        let mut it = self.db.raw_iterator_cf(Cfs::of(self).records);
+        let mut it = self.iter(self.cfs.records);
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if let (Some(position), Ok(record)) = (parse_u64(k), Record::decode(v)) {
+            let position = parse_u64(k);
+            if name == CF_EVENT_IDS && position.is_some_and(|p| p > scan.indexed) {
+                break;
+            }
+            if let (Some(position), Ok(record)) = (position, Record::decode(v)) {
                 let key = if name == CF_EVENT_IDS { record.event_id.0.to_vec() } else { stream_index_key(&record.stream, record.version) };
-                let stored = self.db.get_cf(cf, &key).map_err(|e| VerifyError::Storage(e.into_string()))?;
-                if stored.as_deref().and_then(parse_u64) != Some(position) {
+                if self.get(cf, &key)?.as_deref().and_then(parse_u64) != Some(position) {
                     scan.report(position, ProblemKind::IndexDisagrees { index: name, detail: "record has no matching entry".into() });
                 }
             }
@@ -341,15 +386,16 @@ impl Store {
         it.status().map_err(|e| VerifyError::Storage(e.into_string()))
     }
 
+    /// Every stored head must be the stream's version as of `indexed`.
     fn locate_head_problems(&self, scan: &mut Scan) -> Result<(), VerifyError> {
-        let cf = Cfs::of(self).heads;
-        let mut it = self.db.raw_iterator_cf(cf);
+        let implied_heads = scan.heads.take().unwrap_or_default();
+        let mut it = self.iter(self.cfs.heads);
         it.seek_to_first();
         let mut seen = 0usize;
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
             let stream = String::from_utf8_lossy(k).to_string();
             let stored = parse_u64(v);
-            let implied = scan.versions.get(&stream).copied();
+            let implied = implied_heads.get(&stream).copied();
             if stored != implied {
                 let position = self.indexed_position(&stream, stored.unwrap_or(0)).unwrap_or(scan.head.position + 1);
                 let detail = format!("stream {stream} head says version {stored:?}, records say {implied:?}");
@@ -359,8 +405,8 @@ impl Store {
             it.next();
         }
         it.status().map_err(|e| VerifyError::Storage(e.into_string()))?;
-        if seen != scan.versions.len() {
-            let detail = format!("{seen} stream heads stored, records have {} streams", scan.versions.len());
+        if seen != implied_heads.len() {
+            let detail = format!("{seen} stream heads stored, records have {} streams", implied_heads.len());
             scan.report(scan.head.position.max(1), ProblemKind::IndexDisagrees { index: CF_STREAM_HEADS, detail });
         }
         Ok(())
@@ -369,23 +415,25 @@ impl Store {
     /// Where the stream index puts `stream` at `version`, if anywhere.
     fn indexed_position(&self, stream: &str, version: u64) -> Option<u64> {
         let stream = crate::types::StreamId::new(stream).ok()?;
-        let value = self.db.get_cf(Cfs::of(self).index, stream_index_key(&stream, version)).ok()??;
+        let value = self.get(self.cfs.index, stream_index_key(&stream, version)).ok()??;
         parse_u64(&value)
     }
 
-    /// For a partial range: point-check each record's index entries.
+    /// For a partial range: point-check each record's index entries (event
+    /// ids: records through `indexed`).
     fn check_indexes_of_range(&self, from: u64, to: u64, scan: &mut Scan) -> Result<(), VerifyError> {
-        let cfs = Cfs::of(self);
-        let mut it = self.db.raw_iterator_cf(cfs.records);
+        let cfs = &self.cfs;
+        let mut it = self.iter(cfs.records);
         it.seek(position_key(from));
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
             let Some(position) = parse_u64(k).filter(|p| *p <= to) else { break };
             if let Ok(record) = Record::decode(v) {
-                for (cf, name, key) in
-                    [(cfs.index, CF_STREAM_INDEX, stream_index_key(&record.stream, record.version)), (cfs.ids, CF_EVENT_IDS, record.event_id.0.to_vec())]
-                {
-                    let stored = self.db.get_cf(cf, &key).map_err(|e| VerifyError::Storage(e.into_string()))?;
-                    if stored.as_deref().and_then(parse_u64) != Some(position) {
+                let mut entries = vec![(cfs.index, CF_STREAM_INDEX, stream_index_key(&record.stream, record.version))];
+                if position <= scan.indexed {
+                    entries.push((cfs.ids, CF_EVENT_IDS, record.event_id.0.to_vec()));
+                }
+                for (cf, name, key) in entries {
+                    if self.get(cf, &key)?.as_deref().and_then(parse_u64) != Some(position) {
                         scan.report(position, ProblemKind::IndexDisagrees { index: name, detail: "record has no matching entry".into() });
                     }
                 }

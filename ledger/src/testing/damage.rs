@@ -62,3 +62,27 @@ pub fn set_format_version(path: &Path, version: u32) -> Result<(), String> {
     let cf = db.cf_handle(crate::log::keys::CF_META).ok_or("no meta column family")?;
     db.put_cf(cf, crate::log::keys::META_FORMAT_KEY, version.to_le_bytes()).map_err(|e| e.into_string())
 }
+
+/// Turns a closed log of the current format back into format 1, whose
+/// indexes were written with every record: drops `meta/indexed`. The log
+/// must have been closed cleanly (its index tail written), so its indexes
+/// are complete as format 1 requires.
+pub fn downgrade_to_format_1(path: &Path) -> Result<(), String> {
+    let db = open_raw(path)?;
+    let cf = db.cf_handle(crate::log::keys::CF_META).ok_or("no meta column family")?;
+    db.put_cf(cf, crate::log::keys::META_FORMAT_KEY, 1u32.to_le_bytes()).map_err(|e| e.into_string())?;
+    db.delete_cf(cf, crate::log::keys::META_INDEXED_KEY).map_err(|e| e.into_string())
+}
+
+/// The log's `meta/indexed` position (`None` in format 1).
+pub fn indexed_position(path: &Path) -> Result<Option<u64>, String> {
+    let db = open_raw(path)?;
+    crate::log::tail::read_indexed(&db)
+}
+
+/// Overwrites `meta/indexed` (to test that verify and the open check it).
+pub fn set_indexed_position(path: &Path, position: u64) -> Result<(), String> {
+    let db = open_raw(path)?;
+    let cf = db.cf_handle(crate::log::keys::CF_META).ok_or("no meta column family")?;
+    db.put_cf(cf, crate::log::keys::META_INDEXED_KEY, position.to_be_bytes()).map_err(|e| e.into_string())
+}
