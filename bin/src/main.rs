@@ -67,6 +67,12 @@ fn install_log(level: &str) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
+/// mimalloc instead of the system allocator: the actor runtime allocates a
+/// great deal per command (messages, events, encodings); malloc and free
+/// were about a fifth of the arbiter's samples (docs/BENCHMARKS.md, Session 9).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -44,6 +44,12 @@ fn figures(mut latencies: Vec<u64>, elapsed: Duration) -> Figures {
     Figures { purchases: latencies.len() as u64, per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: pct(0.50), p99: pct(0.99) }
 }
 
+/// mimalloc instead of the system allocator: the actor runtime allocates a
+/// great deal per command (messages, events, encodings); malloc and free
+/// were about a fifth of the arbiter's samples (docs/BENCHMARKS.md, Session 9).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
