@@ -497,7 +497,9 @@ impl Staged {
         let mut ids: Vec<EventId> = Vec::new();
         for id in group.iter().flat_map(|r| &r.appends).flat_map(|a| &a.events).map(|e| e.event_id) {
             match tail.position_of(&id) {
-                Some(position) => drop(self.stored_ids.insert(id, position)),
+                Some(position) => {
+                    self.stored_ids.insert(id, position);
+                }
                 None => ids.push(id),
             }
         }

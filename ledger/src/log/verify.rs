@@ -300,8 +300,10 @@ impl View<'_> {
         }
         let stored_index = self.digest_cf(cfs.index)?;
         let stored_ids = self.digest_cf(cfs.ids)?;
+        // No record after `indexed`: the heads are the versions at the end.
+        let heads = scan.heads.take().unwrap_or_else(|| std::mem::take(&mut scan.versions));
         let mut implied_heads = Digest::default();
-        for (stream, version) in scan.heads.get_or_insert_with(|| scan.versions.clone()).iter() {
+        for (stream, version) in &heads {
             implied_heads.add(stream.as_bytes(), &version.to_be_bytes());
         }
         let stored_heads = self.digest_cf(cfs.heads)?;
@@ -312,7 +314,7 @@ impl View<'_> {
             self.locate_index_problems(scan, cfs.ids, CF_EVENT_IDS)?;
         }
         if stored_heads != implied_heads {
-            self.locate_head_problems(scan)?;
+            self.locate_head_problems(scan, &heads)?;
         }
         Ok(())
     }
@@ -387,8 +389,7 @@ impl View<'_> {
     }
 
     /// Every stored head must be the stream's version as of `indexed`.
-    fn locate_head_problems(&self, scan: &mut Scan) -> Result<(), VerifyError> {
-        let implied_heads = scan.heads.take().unwrap_or_default();
+    fn locate_head_problems(&self, scan: &mut Scan, implied_heads: &HashMap<String, u64>) -> Result<(), VerifyError> {
         let mut it = self.iter(self.cfs.heads);
         it.seek_to_first();
         let mut seen = 0usize;

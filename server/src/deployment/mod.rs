@@ -128,9 +128,6 @@ pub fn read_token(path: &Path) -> Result<String, DeploymentError> {
     if metadata.permissions().mode() & 0o077 != 0 {
         return Err(DeploymentError::Io { path: path.to_path_buf(), reason: "readable by others; a token file must be mode 0600".into() });
     }
-    if metadata.len() > 4096 {
-        return Err(DeploymentError::Io { path: path.to_path_buf(), reason: "over 4 KiB: not a token file".into() });
-    }
     let bytes = files::read_bounded(path, 4096, "a token file").map_err(io(path))?;
     let text = String::from_utf8(bytes).map_err(|_| DeploymentError::Io { path: path.to_path_buf(), reason: "not UTF-8 text: not a token file".into() })?;
     Ok(text.lines().next().unwrap_or("").trim().to_string())
