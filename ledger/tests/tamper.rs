@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use encore_ledger::{testing, ExpectedVersion as EV, Ledger, LedgerOptions, ProblemKind};
+use encore_ledger::{testing, Direction, ExpectedVersion as EV, Ledger, LedgerOptions, ProblemKind, ReadError};
 
 /// A closed log of 20 records over 3 streams.
 fn sample_log() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -160,4 +160,42 @@ fn batched_scans_equal_the_record_scan_and_stop_at_damage_with_its_position() {
     let checked: Vec<_> = unchecked.into_iter().take(3).map(|b| b.unwrap().check().map(|b| b.len())).collect();
     assert_eq!(checked[..2], [Ok(4), Ok(4)]);
     assert!(matches!(checked[2], Err(encore_ledger::ReadError::Damaged { position: 9, .. })), "{:?}", checked[2]);
+}
+
+/// A stream read reports a changed record or a hole at its position, whether
+/// the stream's records are read with one iterator (a dense run: appended in
+/// one batch, read forwards) or with a batched lookup (scattered among other
+/// streams, or read backwards).
+#[test]
+fn stream_reads_find_damage_read_either_way() {
+    let (dir, log) = temp_ledger();
+    log.append(one("dense", EV::NoStream, (1..=10u128).map(|i| event(i, b"in one batch")).collect())).unwrap();
+    for i in 11..=40u128 {
+        let name = ["sparse", "other-1", "other-2"][(i % 3) as usize];
+        log.append(one(name, EV::Any, vec![event(i, b"one at a time")])).unwrap();
+    }
+    let read = |log: &Ledger, name: &str, direction| log.read_stream(&stream(name), if direction == Direction::Forwards { 1 } else { u64::MAX }, direction, 100);
+    for direction in [Direction::Forwards, Direction::Backwards] {
+        assert_eq!(read(&log, "dense", direction).unwrap().len(), 10);
+        assert_eq!(read(&log, "sparse", direction).unwrap().len(), 10);
+    }
+    drop(log);
+    let path = dir.path().join("log");
+    // Positions 1-10 are `dense`; `sparse` is every third from 12.
+    testing::flip_byte(&path, 4, 40).unwrap();
+    testing::delete_record(&path, 7).unwrap();
+    testing::flip_byte(&path, 18, 40).unwrap();
+    let log = Ledger::open(&path, LedgerOptions::read_only()).unwrap();
+    for direction in [Direction::Forwards, Direction::Backwards] {
+        let dense = read(&log, "dense", direction).unwrap_err();
+        let sparse = read(&log, "sparse", direction).unwrap_err();
+        match direction {
+            Direction::Forwards => assert!(matches!(dense, ReadError::Damaged { position: 4, .. }), "{dense:?}"),
+            Direction::Backwards => assert_eq!(dense, ReadError::Missing { position: 7 }),
+        }
+        assert!(matches!(sparse, ReadError::Damaged { position: 18, .. }), "{sparse:?}");
+    }
+    // Past the damage, both ways read whole.
+    assert_eq!(log.read_stream(&stream("dense"), 8, Direction::Forwards, 100).unwrap().len(), 3);
+    assert_eq!(log.read_stream(&stream("sparse"), 2, Direction::Backwards, 100).unwrap().len(), 2);
 }
