@@ -20,7 +20,6 @@ use encore_ledger::StreamId;
 use crate::error::RuntimeError;
 use crate::shared::Shared;
 use crate::shell::{Applied, MarkStale, StreamActor};
-use crate::slot::StateSlot;
 use crate::state::StreamState;
 
 /// Counts of actors, for tests, benchmarks and operators.
@@ -52,26 +51,11 @@ impl DirectoryStats {
     }
 }
 
-/// A live actor: its address, and the slot it publishes its state in.
-pub struct ActorHandle<S: StreamState> {
-    pub addr: Addr<StreamActor<S>>,
-    pub(crate) slot: StateSlot<S>,
-}
-
-impl<S: StreamState> Clone for ActorHandle<S> {
-    fn clone(&self) -> Self {
-        ActorHandle { addr: self.addr.clone(), slot: self.slot.clone() }
-    }
-}
-
 struct Entry {
-    /// An `ActorHandle<S>` for the stream's state type.
-    handle: Box<dyn Any + Send>,
+    /// An `Addr<StreamActor<S>>` for the stream's state type.
+    addr: Box<dyn Any + Send>,
     applied: Recipient<Applied>,
     stale: Recipient<MarkStale>,
-    /// Counts a message queued for the actor in its state slot (whatever
-    /// its state type).
-    count_queued: Box<dyn Fn() + Send>,
     tick: u64,
     last_used: Instant,
 }
@@ -141,67 +125,45 @@ impl Directory {
     }
 
     /// The actor of `stream`, spawned if it is not live.
-    pub fn actor<S: StreamState>(&self, stream: &str, shared: &Arc<Shared>) -> Result<ActorHandle<S>, RuntimeError> {
+    pub fn actor<S: StreamState>(&self, stream: &str, shared: &Arc<Shared>) -> Result<Addr<StreamActor<S>>, RuntimeError> {
         let mut lru = self.lock();
         if lru.closed {
             return Err(RuntimeError::ShutDown);
         }
         if let Some(entry) = lru.entries.get(stream) {
-            let handle = entry
-                .handle
-                .downcast_ref::<ActorHandle<S>>()
+            let addr = entry
+                .addr
+                .downcast_ref::<Addr<StreamActor<S>>>()
                 .cloned()
                 .ok_or_else(|| RuntimeError::WrongActorKind { stream: stream.to_string(), wanted: <S as StreamState>::KIND })?;
-            if handle.addr.connected() {
+            if addr.connected() {
                 lru.touch(stream);
-                return Ok(handle);
+                return Ok(addr);
             }
         }
         let id = StreamId::new(stream)?;
         let arbiter = &self.arbiters[self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len()];
-        let (actor_shared, slot) = (shared.clone(), StateSlot::<S>::default());
-        let actor_slot = slot.clone();
-        let addr = StreamActor::<S>::start_in_arbiter(arbiter, move |_| StreamActor::new(id, actor_shared, actor_slot));
-        let handle = ActorHandle { addr, slot };
+        let actor_shared = shared.clone();
+        let addr = StreamActor::<S>::start_in_arbiter(arbiter, move |_| StreamActor::new(id, actor_shared));
         let tick = lru.next_tick;
         lru.next_tick += 1;
-        let count_queued: Box<dyn Fn() + Send> = {
-            let slot = handle.slot.clone();
-            Box::new(move || slot.queued())
-        };
-        let entry = Entry {
-            applied: handle.addr.clone().recipient(),
-            stale: handle.addr.clone().recipient(),
-            handle: Box::new(handle.clone()),
-            count_queued,
-            tick,
-            last_used: Instant::now(),
-        };
+        let entry = Entry { addr: Box::new(addr.clone()), applied: addr.clone().recipient(), stale: addr.clone().recipient(), tick, last_used: Instant::now() };
         if let Some(old) = lru.entries.insert(stream.to_string(), entry) {
             lru.order.remove(&old.tick);
         }
         lru.order.insert(tick, stream.to_string());
         let evicted = lru.evict(self.max_live, self.idle_timeout);
         self.stats.evicted.fetch_add(evicted, Ordering::SeqCst);
-        Ok(handle)
+        Ok(addr)
     }
 
-    /// Where to push events appended to `stream`, if its actor is live; the
-    /// message is counted in its state slot (the caller must queue it).
+    /// Where to push events appended to `stream`, if its actor is live.
     pub(crate) fn applied_recipient(&self, stream: &str) -> Option<Recipient<Applied>> {
-        let lru = self.lock();
-        let entry = lru.entries.get(stream)?;
-        (entry.count_queued)();
-        Some(entry.applied.clone())
+        self.lock().entries.get(stream).map(|e| e.applied.clone())
     }
 
-    /// Where to say that `stream`'s actor missed events, if it is live; the
-    /// message is counted in its state slot (the caller must queue it).
     pub(crate) fn stale_recipient(&self, stream: &str) -> Option<Recipient<MarkStale>> {
-        let lru = self.lock();
-        let entry = lru.entries.get(stream)?;
-        (entry.count_queued)();
-        Some(entry.stale.clone())
+        self.lock().entries.get(stream).map(|e| e.stale.clone())
     }
 
     /// Forgets actors idle past the timeout (also done on every spawn).

@@ -29,7 +29,6 @@
 //! | `state` | [`state::StreamState`]: what every actor's state implements |
 //! | `load` | replaying a stream into a state (the one function a snapshot loader replaces) |
 //! | `shell` | the generic stream actor: catch up, decide, append, apply, retry |
-//! | `slot` | an actor's caught-up state, read by other actors without a message |
 //! | `directory` | spawn on first use, LRU / idle eviction |
 //! | `shared` | what every actor shares: log, clock, secrets, directory |
 //! | `flows` | the deciders of every flow (pure domain calls plus peer snapshots) |
@@ -49,7 +48,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod shared;
 pub mod shell;
-pub mod slot;
 pub mod state;
 
 pub use clock::{Clock, ManualClock, RuntimeClock, SystemClock};

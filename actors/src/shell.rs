@@ -34,7 +34,6 @@ use crate::load;
 use crate::outcome::{Outcome, Recorded};
 use crate::request::{self, RequestScope};
 use crate::shared::Shared;
-use crate::slot::StateSlot;
 use crate::state::StreamState;
 
 const EVENT_ID_CONTEXT: &str = "encore-actors event id v1";
@@ -114,49 +113,19 @@ impl Message for MarkStale {
 
 /// The state, shared between the actor and its in-flight command future
 /// (both on the actor's arbiter thread; never borrowed across an await).
+#[derive(Default)]
 struct Core<S> {
     /// `None` until loaded.
     state: Option<Arc<S>>,
     /// True when events may have been appended that this state has not seen.
     stale: bool,
-    /// The state as other actors may read it without a message: filled
-    /// only while loaded and not stale (see [`StateSlot`]).
-    slot: StateSlot<S>,
 }
 
 impl<S: StreamState> Core<S> {
-    /// Publishes the state in the slot if it is caught up, empties it if not.
-    fn publish(&self) {
-        self.slot.set(if self.stale { None } else { self.state.clone() });
-    }
-
-    /// The loaded (or reread) state, caught up.
-    fn loaded(&mut self, state: Arc<S>) {
-        self.state = Some(state);
-        self.stale = false;
-        self.publish();
-    }
-
-    /// Events may have been appended that this state has not seen.
-    fn mark_stale(&mut self) {
-        self.stale = true;
-        self.slot.clear();
-    }
-
-    /// Applies events appended at `first_version..` (see [`Core::apply_events`]),
-    /// with the slot emptied meanwhile: no reader's `Arc` makes the state
-    /// copy itself, and none reads it half-changed.
-    fn apply(&mut self, first_version: u64, events: &[Event], snapshot_every: u64) -> Option<Arc<S>> {
-        self.slot.clear();
-        let due = self.apply_events(first_version, events, snapshot_every);
-        self.publish();
-        due
-    }
-
     /// Applies events appended at `first_version..`; a gap or a foreign event
     /// marks the state stale. Returns the new state when it crossed a
     /// multiple of `snapshot_every` (0 = never), so the caller can store it.
-    fn apply_events(&mut self, first_version: u64, events: &[Event], snapshot_every: u64) -> Option<Arc<S>> {
+    fn apply(&mut self, first_version: u64, events: &[Event], snapshot_every: u64) -> Option<Arc<S>> {
         let state = self.state.as_mut()?;
         let last_version = (events.len() as u64).checked_sub(1).map(|n| first_version + n)?;
         if state.version() >= last_version {
@@ -193,9 +162,8 @@ pub struct StreamActor<S: StreamState> {
 }
 
 impl<S: StreamState> StreamActor<S> {
-    /// The actor of `stream`, publishing its state in `slot`.
-    pub(crate) fn new(stream: StreamId, shared: Arc<Shared>, slot: StateSlot<S>) -> Self {
-        StreamActor { stream, core: Rc::new(RefCell::new(Core { state: None, stale: false, slot })), shared }
+    pub fn new(stream: StreamId, shared: Arc<Shared>) -> Self {
+        StreamActor { stream, core: Rc::new(RefCell::new(Core { state: None, stale: false })), shared }
     }
 }
 
@@ -234,10 +202,7 @@ impl<S: StreamState> Handler<Applied> for StreamActor<S> {
     type Result = ();
 
     fn handle(&mut self, msg: Applied, _: &mut Context<Self>) {
-        let mut core = self.core.borrow_mut();
-        let due = core.apply(msg.first_version, &msg.events, self.shared.config.snapshot_every);
-        core.slot.handled();
-        drop(core);
+        let due = self.core.borrow_mut().apply(msg.first_version, &msg.events, self.shared.config.snapshot_every);
         snapshot_later(&self.stream, due, &self.shared);
     }
 }
@@ -246,9 +211,7 @@ impl<S: StreamState> Handler<MarkStale> for StreamActor<S> {
     type Result = ();
 
     fn handle(&mut self, _: MarkStale, _: &mut Context<Self>) {
-        let mut core = self.core.borrow_mut();
-        core.mark_stale();
-        core.slot.handled();
+        self.core.borrow_mut().stale = true;
     }
 }
 
@@ -258,10 +221,7 @@ async fn current<S: StreamState>(stream: StreamId, core: Rc<RefCell<Core<S>>>, s
         let mut c = core.borrow_mut();
         match (&c.state, c.stale) {
             (Some(state), false) => return Ok(state.clone()),
-            _ => {
-                c.slot.clear();
-                c.state.take()
-            }
+            _ => c.state.take(),
         }
     };
     let ledger = shared.ledger.clone();
@@ -276,7 +236,7 @@ async fn current<S: StreamState>(stream: StreamId, core: Rc<RefCell<Core<S>>>, s
     .await
     .map_err(|e| RuntimeError::BlockingTask { reason: e.to_string() })??;
     let state = Arc::new(loaded);
-    core.borrow_mut().loaded(state.clone());
+    *core.borrow_mut() = Core { state: Some(state.clone()), stale: false };
     Ok(state)
 }
 
@@ -447,7 +407,7 @@ async fn publish<S: StreamState>(own: &StreamId, core: &Rc<RefCell<Core<S>>>, sh
 
 async fn mark_stale<S: StreamState>(own: &StreamId, core: &Rc<RefCell<Core<S>>>, shared: &Arc<Shared>, stream: &str) {
     if stream == own.as_str() {
-        core.borrow_mut().mark_stale();
+        core.borrow_mut().stale = true;
     } else {
         shared.mark_stale(stream).await;
     }
