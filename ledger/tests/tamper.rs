@@ -174,7 +174,8 @@ fn stream_reads_find_damage_read_either_way() {
         let name = ["sparse", "other-1", "other-2"][(i % 3) as usize];
         log.append(one(name, EV::Any, vec![event(i, b"one at a time")])).unwrap();
     }
-    let read = |log: &Ledger, name: &str, direction| log.read_stream(&stream(name), if direction == Direction::Forwards { 1 } else { u64::MAX }, direction, 100);
+    let from = |direction| if direction == Direction::Forwards { 1 } else { u64::MAX };
+    let read = |log: &Ledger, name: &str, direction| log.read_stream(&stream(name), from(direction), direction, 100);
     for direction in [Direction::Forwards, Direction::Backwards] {
         assert_eq!(read(&log, "dense", direction).unwrap().len(), 10);
         assert_eq!(read(&log, "sparse", direction).unwrap().len(), 10);
