@@ -20,7 +20,8 @@ impl Store {
     }
 
     /// The records at `positions`, in that order, each checked as
-    /// [`Store::read_record`] does; all of them must exist. Read in one
+    /// [`Store::read_record`] does; all of them must exist. A dense run is
+    /// read with one iterator ([`Store::read_run`]); other positions in one
     /// batched lookup: a stream's records sit in few blocks, which RocksDB
     /// then reads once each instead of once per record.
     pub(crate) fn read_records(&self, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
