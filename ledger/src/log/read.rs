@@ -25,12 +25,12 @@ impl Store {
     /// batched lookup: a stream's records sit in few blocks, which RocksDB
     /// then reads once each instead of once per record.
     pub(crate) fn read_records(&self, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
-        if is_dense_run(positions) {
+        let ascending = positions.windows(2).all(|w| w[0] < w[1]);
+        if ascending && is_dense(positions) {
             return self.read_run(positions);
         }
         let cf = Cfs::of(self).records;
         let keys: Vec<[u8; 8]> = positions.iter().map(|&p| position_key(p)).collect();
-        let ascending = positions.windows(2).all(|w| w[0] < w[1]);
         let values = self.db.batched_multi_get_cf(cf, &keys, ascending);
         assert_eq!(values.len(), positions.len(), "one value per key from a batched read");
         positions
@@ -44,7 +44,7 @@ impl Store {
     }
 
     /// The records at `positions` (ascending, a dense run: see
-    /// [`is_dense_run`]) read with one iterator from the first to the last,
+    /// [`is_dense`]) read with one iterator from the first to the last,
     /// stepping over the records of other streams between them: a stream
     /// appended in batches sits in runs, which cost a step each instead of
     /// a lookup each. Checked as [`Store::read_record`] does.
@@ -154,13 +154,12 @@ impl Store {
     }
 }
 
-/// Positions worth one iterator rather than a batched lookup: ascending, and
-/// at least half of the records from the first to the last among them (so
+/// Ascending positions worth one iterator rather than a batched lookup: at
+/// least half of the records from the first to the last are among them (so
 /// the steps over other streams' records cost at most one per record read).
-fn is_dense_run(positions: &[u64]) -> bool {
-    let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else { return false };
-    let ascending = positions.windows(2).all(|w| w[0] < w[1]);
-    ascending && (last - first) / 2 < positions.len() as u64
+fn is_dense(ascending: &[u64]) -> bool {
+    let (Some(&first), Some(&last)) = (ascending.first(), ascending.last()) else { return false };
+    last.saturating_sub(first) / 2 < ascending.len() as u64
 }
 
 fn decode_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
