@@ -10,6 +10,22 @@
 //! client's CPU counts against the machine, as the target asks.
 //! `ENCORE_BENCH_WORKERS` sets the server's HTTP worker threads (default:
 //! `encore serve`'s).
+//!
+//! A third run, `http-floor`, is the same load generator against a server
+//! that does nothing but HTTP: one route of the same path that reads the
+//! same JSON body and answers the body a real purchase answered, with the
+//! same worker threads. It is what HTTP alone costs on this machine, client
+//! included; `bound` is the rate a purchase could reach over HTTP if the
+//! server's only costs were those and the in-process purchase's
+//! (1 / (1/in-process + 1/floor)): they share the same cores. `scoped` is
+//! the in-process run again with each purchase in a request scope, as the
+//! API runs it (its idempotency receipt appended with its events).
+//!
+//! When `wrk` (Debian's package; `./x bench` installs it) is on the PATH,
+//! both HTTP runs are made again with wrk as the load generator instead of
+//! awc: 64 connections on two threads, the same bodies, keys and checks
+//! (from a Lua script the bench writes), to tell the client's cost from
+//! the server's.
 // Test and benchmark code: a failed set-up or check stops it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -59,12 +75,27 @@ fn main() {
     let clients_list = std::env::var("ENCORE_BENCH_CLIENTS").unwrap_or_else(|_| "64".into());
     println!("{:<10} {:>8} {:>12} {:>12} {:>10} {:>10}", "path", "clients", "purchases", "purchases/s", "p50 us", "p99 us");
     for clients in clients_list.split(',').map(|c| c.trim().parse::<usize>().expect("ENCORE_BENCH_CLIENTS: counts separated by commas")) {
-        let local = in_process(clients, cards, seconds);
-        let http = over_http(clients, cards, seconds);
-        for (name, f) in [("in-process", &local), ("http", &http)] {
+        let local = in_process(clients, cards, seconds, false);
+        let scoped = in_process(clients, cards, seconds, true);
+        let (http, first) = over_http(clients, cards, seconds, Load::Awc);
+        let floor = http_floor(clients, seconds, first.clone(), Load::Awc);
+        let mut rows = vec![("in-process", local), ("http", http), ("http-floor", floor)];
+        let scoped_row = ("scoped", scoped);
+        if wrk_found() {
+            rows.push(("http-wrk", over_http(clients, cards, seconds, Load::Wrk).0));
+            rows.push(("floor-wrk", http_floor(clients, seconds, first, Load::Wrk)));
+        } else {
+            println!("(wrk not on the PATH: no wrk rows; ./x bench installs it)");
+        }
+        for (name, f) in rows.iter().chain([&scoped_row]) {
             println!("{:<10} {:>8} {:>12} {:>12.0} {:>10} {:>10}", name, clients, f.purchases, f.per_second, f.p50, f.p99);
         }
-        println!("http / in-process: {:.2}", http.per_second / local.per_second);
+        let local = rows[0].1.per_second;
+        for pair in rows[1..].chunks(2) {
+            let [(name, http), (_, floor)] = pair else { continue };
+            let bound = 1.0 / (1.0 / local + 1.0 / floor.per_second);
+            println!("{name} / in-process: {:.2}; bound {bound:.0}/s, {:.2} of in-process", http.per_second / local, bound / local);
+        }
     }
 }
 
@@ -91,7 +122,21 @@ fn next_purchase(client: usize, clients: usize, cards: usize, seq: usize) -> (us
     (card, (seq / own) % CONTENTS)
 }
 
-fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
+/// Who sends the requests of an HTTP run.
+#[derive(Clone, Copy)]
+enum Load {
+    /// The typed client (awc), one per connection, on the bench's thread.
+    Awc,
+    /// `wrk` in its own process, two threads.
+    Wrk,
+}
+
+fn wrk_found() -> bool {
+    std::process::Command::new("wrk").arg("--version").output().is_ok()
+}
+
+/// Purchases over HTTP; also the first purchase and its answer (the floor run sends and answers the same).
+fn over_http(clients: usize, cards: usize, duration: Duration, load: Load) -> (Figures, (Purchase, PurchaseView)) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let made = deployment::init(&data, "2026-12-01T00:00:00Z").expect("init");
@@ -122,6 +167,15 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
             answers.push(Client::new(&base, &player).answer_at_player("player1", &card).await.expect("answer"));
         }
         let answers = Arc::new(answers);
+        // A content of its own, so that no purchase of the run finds it on the card already.
+        op.list_content("list-first", &ListContent { content: "first".into(), price: 1, uses: 1, valid_days: None }).await.expect("list");
+        let first = Purchase { card: "c0".into(), content: "first".into(), answer: answers[0].clone() };
+        let answer = Client::new(&base, &player).player_purchase("first", "player1", &first).await.expect("purchase").value;
+        if let Load::Wrk = load {
+            let figures = wrk(&format!("{base}/v1/players/player1/purchases"), &player, &answers, clients, duration);
+            handle.stop(true).await;
+            return (figures, (first, answer));
+        }
         // Each client its own awc client: its own keep-alive connection.
         let http: Vec<Client> = (0..clients).map(|_| Client::new(&base, &player)).collect();
         let figures = drive(clients, duration, move |client, seq| {
@@ -135,13 +189,128 @@ fn over_http(clients: usize, cards: usize, duration: Duration) -> Figures {
         })
         .await;
         handle.stop(true).await;
-        figures
+        (figures, (first, answer))
     });
     server.join().expect("server thread");
     result
 }
 
-fn in_process(clients: usize, cards: usize, duration: Duration) -> Figures {
+/// The load of [`over_http`] against a server that only speaks HTTP: it
+/// reads the purchase's JSON body and answers `answer` as JSON. Every
+/// request sends the card answer `sent` carried.
+fn http_floor(clients: usize, duration: Duration, (sent, answer): (Purchase, PurchaseView), load: Load) -> Figures {
+    let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();
+    let workers = std::env::var("ENCORE_BENCH_WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or_else(encore_server::serve::default_workers);
+    let answer = actix_web::web::Data::new(answer);
+    let server = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = move || {
+                let route = actix_web::web::post().to(|body: actix_web::web::Json<Purchase>, answer: actix_web::web::Data<PurchaseView>| async move {
+                    assert!(!body.card.is_empty());
+                    actix_web::HttpResponse::Ok().json(answer.get_ref())
+                });
+                actix_web::App::new().app_data(answer.clone()).route("/v1/players/{player}/purchases", route)
+            };
+            let server = actix_web::HttpServer::new(app).workers(workers).disable_signals().bind("127.0.0.1:0").expect("bind");
+            let addr = server.addrs()[0];
+            let server = server.run();
+            tx.send((addr, server.handle())).expect("bench waits");
+            server.await.expect("server stops");
+        })
+    });
+    let (addr, handle) = rx.recv().expect("server started");
+    let base = format!("http://{addr}");
+    let figures = actix_rt::System::new().block_on(async move {
+        if let Load::Wrk = load {
+            let figures = wrk(&format!("{base}/v1/players/player1/purchases"), "encore_floor_token", &vec![sent.answer.clone(); 1024], clients, duration);
+            handle.stop(true).await;
+            return figures;
+        }
+        let http: Vec<Client> = (0..clients).map(|_| Client::new(&base, "encore_floor_token")).collect();
+        let answer = sent.answer;
+        let figures = drive(clients, duration, move |client, seq| {
+            let (http, answer) = (http[client].clone(), answer.clone());
+            async move {
+                let body = Purchase { card: format!("c{client}"), content: format!("m{}", seq % CONTENTS), answer };
+                let bought = http.player_purchase(&format!("b{client}-{seq}"), "player1", &body).await.expect("purchase");
+                assert_eq!(bought.value.outcome, "licensed");
+            }
+        })
+        .await;
+        handle.stop(true).await;
+        figures
+    });
+    server.join().expect("server thread");
+    figures
+}
+
+/// Runs wrk against `url` for `duration` with `clients` connections on two
+/// threads: thread t buys with cards t, t + 2, ... (as [`next_purchase`]
+/// splits them between clients), each request with its own idempotency key,
+/// and every answer must be 200 and `licensed`.
+fn wrk(url: &str, token: &str, answers: &[CardAnswer], clients: usize, duration: Duration) -> Figures {
+    const THREADS: usize = 2;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("purchases.lua");
+    let table: Vec<String> = answers.iter().enumerate().map(|(c, a)| format!("[{c}] = [==[{}]==]", serde_json::to_string(a).expect("json"))).collect();
+    let lua = format!(
+        r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+local answers = {{ {table} }}
+local cards, contents, nthreads = {cards}, {CONTENTS}, {THREADS}
+local threads = {{}}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  n = 0
+  bad = 0
+end
+function request()
+  local own = math.floor((cards - id + nthreads - 1) / nthreads)
+  local card = id + (n % own) * nthreads
+  local content = math.floor(n / own) % contents
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = "w" .. id .. "-" .. n
+  return wrk.format(nil, nil, nil, string.format('{{"card":"c%d","content":"m%d","answer":%s}}', card, content, answers[card]))
+end
+function response(status, headers, body)
+  if status ~= 200 or not string.find(body, '"outcome":"licensed"', 1, true) then
+    bad = bad + 1
+  end
+end
+function done(summary, latency, requests)
+  local b = 0
+  for _, t in ipairs(threads) do b = b + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format("encore: %d %d %d %d %d\n", summary.requests, summary.duration, b + e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#,
+        table = table.join(", "),
+        cards = answers.len(),
+    );
+    std::fs::write(&script, lua).expect("script");
+    let out = std::process::Command::new("wrk")
+        .args(["-t", &THREADS.to_string(), "-c", &clients.to_string(), "-d", &format!("{}s", duration.as_secs()), "--timeout", "10s", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("encore: ")).unwrap_or_else(|| panic!("wrk said: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    let n: Vec<u64> = line.split(' ').map(|v| v.parse().expect("a number")).collect();
+    let [requests, micros, bad, p50, p99] = n[..] else { panic!("wrk's summary: {line}") };
+    assert_eq!(bad, 0, "wrk: every answer is 200 and licensed");
+    Figures { purchases: requests, per_second: requests as f64 / (micros as f64 / 1e6), p50, p99 }
+}
+
+/// Purchases through the runtime in this process; `scoped`: each inside a
+/// request scope, as the HTTP API runs it (its idempotency receipt appended
+/// with its events), so the receipt's cost is told from HTTP's.
+fn in_process(clients: usize, cards: usize, duration: Duration, scoped: bool) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let made = deployment::init(&data, "2026-12-01T00:00:00Z").expect("init");
@@ -167,7 +336,13 @@ fn in_process(clients: usize, cards: usize, duration: Duration) -> Figures {
                 let purchase = PurchaseId::new(format!("p{client}-{seq}")).expect("id");
                 let content = ContentId::new(format!("m{content}")).expect("id");
                 let player = DeviceId::new("player1").expect("id");
-                rt.buy_from_player(&player, &chip, &purchase, &content).await.expect("purchase");
+                let buy = rt.buy_from_player(&player, &chip, &purchase, &content);
+                if scoped {
+                    let scope = encore_actors::request::RequestScope::new("player1", purchase.as_str(), [0; 32], None);
+                    encore_actors::request::scoped(scope, buy).await.expect("purchase");
+                } else {
+                    buy.await.expect("purchase");
+                }
             }
         })
         .await;

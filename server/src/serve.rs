@@ -108,6 +108,12 @@ async fn close(state: web::Data<AppState>) {
     }
 }
 
+/// HTTP worker threads when `ServeOptions::workers` names none: one per
+/// core, at most two.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from).min(2)
+}
+
 /// Opens the deployment and starts listening. Must run inside an actix `System`.
 pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let deployment = deployment::open(&options.data)?;
@@ -132,7 +138,7 @@ pub async fn start(options: &ServeOptions) -> Result<Running, ServeError> {
     let server = HttpServer::new(move || {
         App::new().app_data(shared.clone()).wrap(middleware::from_fn(api::limit_request)).wrap(middleware::from_fn(api::measure)).configure(api::configure)
     })
-    .workers(options.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from).min(2)))
+    .workers(options.workers.unwrap_or_else(default_workers))
     .shutdown_timeout(10)
     .disable_signals()
     .client_request_timeout(Duration::from_secs(10))
