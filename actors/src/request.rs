@@ -52,8 +52,10 @@ impl RequestScope {
         hasher.update(&(principal.len() as u64).to_be_bytes());
         hasher.update(principal.as_bytes());
         hasher.update(key.as_bytes());
-        let hex: String = hasher.finalize().as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
-        RequestScope { receipt_stream: format!("request-{hex}"), digest, if_match }
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        // The first 16 bytes in hex, in their order: one formatting, not one a byte.
+        RequestScope { receipt_stream: format!("request-{:032x}", u128::from_be_bytes(first)), digest, if_match }
     }
 }
 
@@ -194,6 +196,18 @@ mod tests {
         assert_ne!(a.receipt_stream, RequestScope::new("kiosk-1", "k2", [0; 32], None).receipt_stream);
         assert!(StreamId::new(a.receipt_stream.clone()).is_ok());
         assert_eq!(a.receipt_stream.len(), "request-".len() + 32);
+    }
+
+    #[test]
+    fn receipt_streams_keep_the_names_earlier_logs_hold() {
+        // A retry after an upgrade must find the receipt its first run left:
+        // the name is the hash's first 16 bytes, each as two hex digits.
+        let mut hasher = blake3::Hasher::new_derive_key(RECEIPT_STREAM_CONTEXT);
+        hasher.update(&7u64.to_be_bytes());
+        hasher.update(b"kiosk-1");
+        hasher.update(b"key-1");
+        let per_byte: String = hasher.finalize().as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(RequestScope::new("kiosk-1", "key-1", [0; 32], None).receipt_stream, format!("request-{per_byte}"));
     }
 
     #[test]

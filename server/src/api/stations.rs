@@ -48,7 +48,7 @@ fn purchase_id(caller: &Caller, req: &HttpRequest) -> Result<PurchaseId, ApiErro
     hasher.update(caller.0.id.as_bytes());
     hasher.update(b"\0");
     hasher.update(key.as_bytes());
-    let hex: String = hasher.finalize().as_bytes()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::deployment::credentials::hex(&hasher.finalize().as_bytes()[..12]);
     PurchaseId::new(format!("p-{hex}")).map_err(|e| ApiError::internal(e.to_string()))
 }
 
