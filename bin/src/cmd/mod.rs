@@ -49,9 +49,8 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     written
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lowercase hex: the server's, so the CLI and the API spell hashes alike.
+pub use encore_server::deployment::credentials::hex;
 
 /// A JSON string literal (quotes included) for `text`.
 pub fn json_str(text: &str) -> String {
