@@ -78,25 +78,31 @@ fn main() {
         let local = in_process(clients, cards, seconds, false);
         let scoped = in_process(clients, cards, seconds, true);
         let (http, first) = over_http(clients, cards, seconds, Load::Awc);
-        let floor = http_floor(clients, seconds, first.clone(), Load::Awc);
-        let mut rows = vec![("in-process", local), ("http", http), ("http-floor", floor)];
-        let scoped_row = ("scoped", scoped);
-        if wrk_found() {
-            rows.push(("http-wrk", over_http(clients, cards, seconds, Load::Wrk).0));
-            rows.push(("floor-wrk", http_floor(clients, seconds, first, Load::Wrk)));
-        } else {
+        let floor = http_floor(clients, cards, seconds, first.clone(), Load::Awc);
+        for (name, f) in [("in-process", &local), ("scoped", &scoped), ("http", &http), ("http-floor", &floor)] {
+            print_row(name, clients, f);
+        }
+        print_bound("http", &http, &floor, &local);
+        if !wrk_found() {
             println!("(wrk not on the PATH: no wrk rows; ./x bench installs it)");
+            continue;
         }
-        for (name, f) in rows.iter().chain([&scoped_row]) {
-            println!("{:<10} {:>8} {:>12} {:>12.0} {:>10} {:>10}", name, clients, f.purchases, f.per_second, f.p50, f.p99);
-        }
-        let local = rows[0].1.per_second;
-        for pair in rows[1..].chunks(2) {
-            let [(name, http), (_, floor)] = pair else { continue };
-            let bound = 1.0 / (1.0 / local + 1.0 / floor.per_second);
-            println!("{name} / in-process: {:.2}; bound {bound:.0}/s, {:.2} of in-process", http.per_second / local, bound / local);
-        }
+        let http = over_http(clients, cards, seconds, Load::Wrk).0;
+        let floor = http_floor(clients, cards, seconds, first, Load::Wrk);
+        print_row("http-wrk", clients, &http);
+        print_row("floor-wrk", clients, &floor);
+        print_bound("http-wrk", &http, &floor, &local);
     }
+}
+
+fn print_row(name: &str, clients: usize, f: &Figures) {
+    println!("{:<10} {:>8} {:>12} {:>12.0} {:>10} {:>10}", name, clients, f.purchases, f.per_second, f.p50, f.p99);
+}
+
+/// HTTP against in-process, and the bound the floor sets (module docs).
+fn print_bound(name: &str, http: &Figures, floor: &Figures, local: &Figures) {
+    let bound = 1.0 / (1.0 / local.per_second + 1.0 / floor.per_second);
+    println!("{name} / in-process: {:.2}; bound {bound:.0}/s, {:.2} of in-process", http.per_second / local.per_second, bound / local.per_second);
 }
 
 /// A deployment with `cards` funded cards and the catalogue, made over the API.
@@ -197,8 +203,9 @@ fn over_http(clients: usize, cards: usize, duration: Duration, load: Load) -> (F
 
 /// The load of [`over_http`] against a server that only speaks HTTP: it
 /// reads the purchase's JSON body and answers `answer` as JSON. Every
-/// request sends the card answer `sent` carried.
-fn http_floor(clients: usize, duration: Duration, (sent, answer): (Purchase, PurchaseView), load: Load) -> Figures {
+/// request sends the card answer `sent` carried (wrk: for each of `cards`
+/// cards, so its requests are the size of the real run's).
+fn http_floor(clients: usize, cards: usize, duration: Duration, (sent, answer): (Purchase, PurchaseView), load: Load) -> Figures {
     let (tx, rx) = std::sync::mpsc::channel::<(SocketAddr, actix_web::dev::ServerHandle)>();
     let workers = std::env::var("ENCORE_BENCH_WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or_else(encore_server::serve::default_workers);
     let answer = actix_web::web::Data::new(answer);
@@ -222,7 +229,7 @@ fn http_floor(clients: usize, duration: Duration, (sent, answer): (Purchase, Pur
     let base = format!("http://{addr}");
     let figures = actix_rt::System::new().block_on(async move {
         if let Load::Wrk = load {
-            let figures = wrk(&format!("{base}/v1/players/player1/purchases"), "encore_floor_token", &vec![sent.answer.clone(); 1024], clients, duration);
+            let figures = wrk(&format!("{base}/v1/players/player1/purchases"), "encore_floor_token", &vec![sent.answer.clone(); cards], clients, duration);
             handle.stop(true).await;
             return figures;
         }
