@@ -5,7 +5,7 @@
 #
 # The full run, from the repository root (about 5 minutes plus the release build):
 #
-#   CARGO_TARGET_DIR=$HOME/.cache/encore-target-bench bench/compare.sh
+#   CARGO_TARGET_DIR=$HOME/.cache/encore-target bench/compare.sh
 #
 # writes the section "## Side by side: Encore vs raw RocksDB vs PostgreSQL" and
 # "## CBOR: minicbor vs ciborium" of docs/BENCHMARKS.md (other sections stay).

@@ -74,6 +74,13 @@ impl<'a> RecordRef<'a> {
         Ok(record)
     }
 
+    /// Decodes stored bytes in place, checking everything [`RecordRef::decode`]
+    /// checks but the record's own hash: for reads that serve a request, whose
+    /// bytes RocksDB's checksums already guard (see `log/read.rs`).
+    pub(crate) fn decode_unhashed(bytes: &'a [u8]) -> Result<RecordRef<'a>, DecodeError> {
+        Self::parse(bytes).map(|(record, _)| record)
+    }
+
     /// The fields, and where the hashed part ends; the hash is not checked.
     fn parse(bytes: &'a [u8]) -> Result<(RecordRef<'a>, usize), DecodeError> {
         let version = match bytes.first() {
@@ -165,6 +172,25 @@ impl<'a> RecordRef<'a> {
             && self.correlation_id == e.correlation_id
             && self.causation_id == e.causation_id
             && self.payload == e.payload.as_slice()
+    }
+
+    /// An owned copy under `stream`, which must be this record's (a decoded
+    /// record's stream id was checked by the decoder).
+    pub(crate) fn to_owned_in(&self, stream: StreamId) -> Record {
+        assert_eq!(stream.as_str(), self.stream, "a record is owned under its own stream");
+        Record {
+            position: self.position,
+            stream,
+            version: self.version,
+            event_id: self.event_id,
+            event_type: self.event_type.to_string(),
+            recorded_at: self.recorded_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            payload: self.payload.to_vec(),
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
     }
 
     /// An owned copy; fails if the stream id is not one the log accepts.

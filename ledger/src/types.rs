@@ -10,8 +10,10 @@ pub type Hash = [u8; 32];
 pub const GENESIS_HASH: Hash = [0u8; 32];
 
 /// A stream's name: non-empty UTF-8, at most 255 bytes, no control characters.
+/// Shared, so a clone costs no copy: a stream read hands each of its records
+/// the caller's id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StreamId(String);
+pub struct StreamId(std::sync::Arc<str>);
 
 /// Why a stream id was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +31,13 @@ impl StreamId {
     pub fn new(id: impl Into<String>) -> Result<Self, StreamIdError> {
         let id = id.into();
         Self::check(&id)?;
-        Ok(StreamId(id))
+        Ok(StreamId(id.into()))
+    }
+
+    /// A stream id the record decoder has just checked (paired with `new`).
+    pub(crate) fn from_checked(id: &str) -> Self {
+        debug_assert!(Self::check(id).is_ok(), "the decoder checked {id:?}");
+        StreamId(id.into())
     }
 
     /// Whether `id` is a stream id the log accepts (what `new` checks; the

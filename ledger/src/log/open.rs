@@ -44,6 +44,7 @@ pub(crate) fn open_store(path: &Path, options: &LedgerOptions) -> Result<Store, 
         Err(OpenError::Corrupted { path, message }) => open_past_unacknowledged_damage(&path, options).ok_or(OpenError::Corrupted { path, message })?,
         opened => opened?,
     };
+    protect_in_memory(&db, path)?;
     let format = check_identity(&db, path, false, options.read_only)?;
     let head = recover_head(&db, path)?;
     if format < LOG_FORMAT_VERSION && !options.read_only {
@@ -237,6 +238,19 @@ pub(crate) fn open_db(path: &Path, options: &LedgerOptions, recovery: DBRecovery
     let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
     let result = if options.read_only { DB::open_cf_descriptors_read_only(&db_opts, path, cfs, false) } else { DB::open_cf_descriptors(&db_opts, path, cfs) };
     result.map_err(|e| db_error(path, e))
+}
+
+/// Per-key checksums on the records and the stream index while they are in
+/// memory (the memtable and cached blocks), checked as keys are read. With
+/// the checksum of every block read from a file, RocksDB then guards each
+/// byte a read hands out, and a read that serves a request leaves a record's
+/// own hash to replays (`read.rs`).
+fn protect_in_memory(db: &DB, path: &Path) -> Result<(), OpenError> {
+    const PROTECTION: [(&str, &str); 2] = [("memtable_protection_bytes_per_key", "8"), ("block_protection_bytes_per_key", "8")];
+    for name in [CF_RECORDS, CF_STREAM_INDEX] {
+        db.set_options_cf(cf(db, name, path)?, &PROTECTION).map_err(|e| db_error(path, e))?;
+    }
+    Ok(())
 }
 
 /// A RocksDB error while opening: damage it found is `Corrupted`, not a

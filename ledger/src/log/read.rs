@@ -2,12 +2,22 @@
 //! a position, a stream's version, and the position of a moment in time.
 //! Reads never go past the published head, so they only see acknowledged
 //! records.
+//!
+//! Two kinds of read, two checks. A replay ([`Ledger::scan`],
+//! [`Ledger::scan_batches`], and `verify`) rebuilds or audits from the
+//! records, so it checks every record's own hash. A read that serves a request
+//! (a record, a stream, a page of the log, a subscription) checks the
+//! record's structure by the append's rules, its position and its stream, and
+//! leaves its bytes to RocksDB's checksums (every block read from disk, and
+//! per key in the memtable: `open.rs`): the hash cost two thirds of a stream
+//! read, and guards only against a change written through RocksDB by someone
+//! who did not recompute it, which a replay and `verify` still find.
 
 use super::append::Cfs;
 use super::keys::*;
 use super::{Ledger, Store};
 use crate::error::{storage, ReadError};
-use crate::record::{Record, RecordBatch, UncheckedBatch};
+use crate::record::{Record, RecordBatch, RecordRef, UncheckedBatch};
 use crate::types::{Direction, StreamId};
 
 impl Store {
@@ -15,19 +25,20 @@ impl Store {
         let cf = Cfs::of(self).records;
         match self.db.get_pinned_cf(cf, position_key(position)).map_err(storage)? {
             None => Ok(None),
-            Some(bytes) => decode_at(position, &bytes).map(Some),
+            Some(bytes) => decode_at(position, &bytes, None).map(Some),
         }
     }
 
-    /// The records at `positions`, in that order, each checked as
-    /// [`Store::read_record`] does; all of them must exist. A dense run is
+    /// The records at `positions` of `stream`, in that order, each checked as
+    /// [`Store::read_record`] does and to belong to `stream`; all of them must
+    /// exist. A dense run is
     /// read with one iterator ([`Store::read_run`]); other positions in one
     /// batched lookup: a stream's records sit in few blocks, which RocksDB
     /// then reads once each instead of once per record.
-    pub(crate) fn read_records(&self, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
+    pub(crate) fn read_records(&self, stream: &StreamId, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
         let ascending = positions.windows(2).all(|w| w[0] < w[1]);
         if ascending && is_dense(positions) {
-            return self.read_run(positions);
+            return self.read_run(stream, positions);
         }
         let cf = Cfs::of(self).records;
         let keys: Vec<[u8; 8]> = positions.iter().map(|&p| position_key(p)).collect();
@@ -37,7 +48,7 @@ impl Store {
             .iter()
             .zip(values)
             .map(|(&position, value)| match value.map_err(storage)? {
-                Some(bytes) => decode_at(position, &bytes),
+                Some(bytes) => decode_at(position, &bytes, Some(stream)),
                 None => Err(ReadError::Missing { position }),
             })
             .collect()
@@ -48,7 +59,7 @@ impl Store {
     /// stepping over the records of other streams between them: a stream
     /// appended in batches sits in runs, which cost a step each instead of
     /// a lookup each. Checked as [`Store::read_record`] does.
-    fn read_run(&self, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
+    fn read_run(&self, stream: &StreamId, positions: &[u64]) -> Result<Vec<Record>, ReadError> {
         let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else { return Ok(Vec::new()) };
         let mut options = rocksdb::ReadOptions::default();
         options.set_iterate_upper_bound(position_key(last.saturating_add(1)).to_vec());
@@ -60,7 +71,7 @@ impl Store {
                 it.next();
             }
             match (it.key().and_then(parse_u64), it.value()) {
-                (Some(at), Some(bytes)) if at == position => out.push(decode_at(position, bytes)?),
+                (Some(at), Some(bytes)) if at == position => out.push(decode_at(position, bytes, Some(stream))?),
                 _ => {
                     it.status().map_err(storage)?;
                     return Err(ReadError::Missing { position });
@@ -120,7 +131,7 @@ impl Store {
             if position != expected {
                 return Err(ReadError::Missing { position: expected });
             }
-            out.push(decode_at(position, value)?);
+            out.push(decode_at(position, value, None)?);
             expected += 1;
             it.next();
         }
@@ -162,7 +173,24 @@ fn is_dense(ascending: &[u64]) -> bool {
     last.saturating_sub(first) / 2 < ascending.len() as u64
 }
 
-fn decode_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
+/// The record stored at `position`, its structure checked (not its hash): for
+/// reads that serve a request (see the module header). A stream read names
+/// its stream: the record must belong to it, and shares the caller's id.
+fn decode_at(position: u64, bytes: &[u8], stream: Option<&StreamId>) -> Result<Record, ReadError> {
+    let record = RecordRef::decode_unhashed(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
+    if record.position != position {
+        return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
+    }
+    let id = match stream {
+        Some(stream) if stream.as_str() == record.stream => stream.clone(),
+        Some(stream) => return Err(ReadError::Damaged { position, reason: format!("indexed under {stream} but belongs to {}", record.stream) }),
+        None => StreamId::from_checked(record.stream),
+    };
+    Ok(record.to_owned_in(id))
+}
+
+/// The record stored at `position`, its hash checked too: for replays.
+fn decode_checked_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
     let record = Record::decode(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
     if record.position != position {
         return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
@@ -192,13 +220,7 @@ impl Ledger {
         let head = self.head().position;
         let mut positions = store.stream_positions(stream, from_version, direction, max)?;
         positions.retain(|&position| position <= head);
-        let records = store.read_records(&positions)?;
-        for record in &records {
-            if record.stream != *stream {
-                return Err(ReadError::Damaged { position: record.position, reason: format!("indexed under {stream} but belongs to {}", record.stream) });
-            }
-        }
-        Ok(records)
+        store.read_records(stream, &positions)
     }
 
     /// Up to `max` records of the global log from `from_position` (inclusive).
@@ -334,7 +356,7 @@ impl Iterator for Scan<'_> {
             return None;
         }
         let result = match (self.it.key(), self.it.value()) {
-            (Some(key), Some(value)) if parse_u64(key) == Some(self.next) => decode_at(self.next, value),
+            (Some(key), Some(value)) if parse_u64(key) == Some(self.next) => decode_checked_at(self.next, value),
             (Some(_), Some(_)) | (None, None) => match self.it.status() {
                 Err(e) => Err(storage(e)),
                 Ok(()) => Err(ReadError::Missing { position: self.next }),

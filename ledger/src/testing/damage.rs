@@ -27,6 +27,17 @@ pub fn flip_byte(path: &Path, position: u64, offset_from_end: usize) -> Result<(
     db.put_cf(cf, position_key(position), bytes).map_err(|e| e.into_string())
 }
 
+/// Cuts the last `bytes` bytes off the stored record at `position`: what is
+/// left is no longer a record (a torn write, as RocksDB's checksums see it,
+/// intact).
+pub fn truncate_record(path: &Path, position: u64, bytes: usize) -> Result<(), String> {
+    let db = open_raw(path)?;
+    let cf = records(&db)?;
+    let mut stored = db.get_cf(cf, position_key(position)).map_err(|e| e.into_string())?.ok_or("no such record")?;
+    stored.truncate(stored.len().checked_sub(bytes).ok_or("cut past the record")?);
+    db.put_cf(cf, position_key(position), stored).map_err(|e| e.into_string())
+}
+
 /// Deletes the stored record at `position`, leaving the indexes as they were.
 pub fn delete_record(path: &Path, position: u64) -> Result<(), String> {
     let db = open_raw(path)?;
