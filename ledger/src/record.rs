@@ -176,7 +176,7 @@ impl<'a> RecordRef<'a> {
 
     /// An owned copy under `stream`, which must be this record's (a decoded
     /// record's stream id was checked by the decoder).
-    pub(crate) fn to_owned_in(&self, stream: StreamId) -> Record {
+    pub(crate) fn into_record(self, stream: StreamId) -> Record {
         assert_eq!(stream.as_str(), self.stream, "a record is owned under its own stream");
         Record {
             position: self.position,

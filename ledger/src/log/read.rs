@@ -186,7 +186,7 @@ fn decode_at(position: u64, bytes: &[u8], stream: Option<&StreamId>) -> Result<R
         Some(stream) => return Err(ReadError::Damaged { position, reason: format!("indexed under {stream} but belongs to {}", record.stream) }),
         None => StreamId::from_checked(record.stream),
     };
-    Ok(record.to_owned_in(id))
+    Ok(record.into_record(id))
 }
 
 /// The record stored at `position`, its hash checked too: for replays.
