@@ -195,19 +195,8 @@ impl<'a> RecordRef<'a> {
 
     /// An owned copy; fails if the stream id is not one the log accepts.
     pub fn to_owned(&self) -> Result<Record, DecodeError> {
-        Ok(Record {
-            position: self.position,
-            stream: StreamId::new(self.stream).map_err(|_| DecodeError::BadField("stream id"))?,
-            version: self.version,
-            event_id: self.event_id,
-            event_type: self.event_type.to_string(),
-            recorded_at: self.recorded_at,
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
-            payload: self.payload.to_vec(),
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        })
+        let stream = StreamId::new(self.stream).map_err(|_| DecodeError::BadField("stream id"))?;
+        Ok(self.into_record(stream))
     }
 }
 

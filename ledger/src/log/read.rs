@@ -178,6 +178,18 @@ fn is_dense(ascending: &[u64]) -> bool {
 /// its stream: the record must belong to it, and shares the caller's id.
 fn decode_at(position: u64, bytes: &[u8], stream: Option<&StreamId>) -> Result<Record, ReadError> {
     let record = RecordRef::decode_unhashed(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
+    owned_at(position, record, stream)
+}
+
+/// The record stored at `position`, its hash checked too: for replays.
+fn decode_checked_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
+    let record = RecordRef::decode(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
+    owned_at(position, record, None)
+}
+
+/// A decoded record as read at `position` (and, for a stream read, from
+/// `stream`): it must claim both.
+fn owned_at(position: u64, record: RecordRef<'_>, stream: Option<&StreamId>) -> Result<Record, ReadError> {
     if record.position != position {
         return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
     }
@@ -187,15 +199,6 @@ fn decode_at(position: u64, bytes: &[u8], stream: Option<&StreamId>) -> Result<R
         None => StreamId::from_checked(record.stream),
     };
     Ok(record.into_record(id))
-}
-
-/// The record stored at `position`, its hash checked too: for replays.
-fn decode_checked_at(position: u64, bytes: &[u8]) -> Result<Record, ReadError> {
-    let record = Record::decode(bytes).map_err(|e| ReadError::Damaged { position, reason: e.to_string() })?;
-    if record.position != position {
-        return Err(ReadError::Damaged { position, reason: format!("record claims position {}", record.position) });
-    }
-    Ok(record)
 }
 
 impl Ledger {
