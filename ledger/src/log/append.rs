@@ -19,12 +19,15 @@
 //! or sync poisons the log: the groups in flight and every later append are
 //! refused.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+// foldhash, not SipHash, for the maps of event ids and stream ids the writer
+// keeps: hashing and map inserts were a tenth of its samples (docs/BENCHMARKS.md,
+// "Session 13"); foldhash's maps are still randomly seeded.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use rocksdb::{WriteBatch, WriteOptions};
 use tokio::sync::oneshot;
 

@@ -18,8 +18,7 @@
 //! batch's inserts land next to each other. Measured in docs/BENCHMARKS.md
 //! ("Session 9").
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use rocksdb::WriteBatch;
 
 use super::append::Cfs;
